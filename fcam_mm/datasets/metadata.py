@@ -1,0 +1,158 @@
+"""Readers for the wsolevaluation metadata format (Choe et al., CVPR 2020).
+
+A split folder holds plain comma-separated text files::
+
+    image_ids.txt      path
+    class_labels.txt   path,label
+    image_sizes.txt    path,W,H
+    localization.txt   path,x0,y0,x1,y1          (boxes, one line per box)
+                  or   path,mask_png,ignore_png  (masks, one line per instance;
+                                                  ignore only on the first)
+
+Every reader reports a bad line with its file and line number, because a
+silently dropped image changes the denominator of every metric.
+"""
+import os.path as osp
+from typing import Dict, Iterator, List, Tuple
+
+
+class MetadataError(ValueError):
+    """A metadata file is missing, malformed or inconsistent."""
+
+
+def iter_metadata_lines(path: str, min_fields: int, max_fields: int = None
+                        ) -> Iterator[Tuple[int, List[str]]]:
+    """Yield ``(line_number, fields)`` for each non-empty line of ``path``.
+
+    Raises :class:`MetadataError` naming the file and line when a line does
+    not have between ``min_fields`` and ``max_fields`` comma-separated fields.
+    """
+    max_fields = min_fields if max_fields is None else max_fields
+    if not osp.isfile(path):
+        raise MetadataError(f'metadata file not found: {path}')
+    with open(path, encoding='utf-8') as f:
+        for lineno, line in enumerate(f, start=1):
+            line = line.strip()
+            if not line:
+                continue
+            fields = [field.strip() for field in line.split(',')]
+            if not min_fields <= len(fields) <= max_fields:
+                expected = (str(min_fields) if min_fields == max_fields else
+                            f'{min_fields} to {max_fields}')
+                raise MetadataError(
+                    f'{path}:{lineno}: expected {expected} comma-separated '
+                    f'fields, got {len(fields)}: {line!r}')
+            if not fields[0]:
+                raise MetadataError(f'{path}:{lineno}: empty image path')
+            yield lineno, fields
+
+
+def parse_number(text: str, kind, path: str, lineno: int, what: str):
+    try:
+        return kind(text)
+    except ValueError:
+        raise MetadataError(f'{path}:{lineno}: {what} must be '
+                            f'{kind.__name__}, got {text!r}') from None
+
+
+def read_image_ids(path: str) -> List[str]:
+    image_ids, seen = [], {}
+    for lineno, (image_id, ) in iter_metadata_lines(path, 1):
+        if image_id in seen:
+            raise MetadataError(f'{path}:{lineno}: duplicate image '
+                                f'{image_id!r} (first on line '
+                                f'{seen[image_id]})')
+        seen[image_id] = lineno
+        image_ids.append(image_id)
+    if not image_ids:
+        raise MetadataError(f'{path}: lists no image')
+    return image_ids
+
+
+def read_class_labels(path: str, num_classes: int = None) -> Dict[str, int]:
+    labels = {}
+    for lineno, (image_id, text) in iter_metadata_lines(path, 2):
+        label = parse_number(text, int, path, lineno, 'the class label')
+        if label < 0 or (num_classes is not None and label >= num_classes):
+            bound = '' if num_classes is None else f' < {num_classes}'
+            raise MetadataError(f'{path}:{lineno}: class label {label} of '
+                                f'{image_id!r} is out of range (0 <= label'
+                                f'{bound})')
+        labels[image_id] = label
+    return labels
+
+
+def read_image_sizes(path: str) -> Dict[str, Tuple[int, int]]:
+    """Return ``{image_id: (width, height)}``."""
+    sizes = {}
+    for lineno, (image_id, w, h) in iter_metadata_lines(path, 3):
+        width = parse_number(w, int, path, lineno, 'the width')
+        height = parse_number(h, int, path, lineno, 'the height')
+        if width <= 0 or height <= 0:
+            raise MetadataError(f'{path}:{lineno}: image size of '
+                                f'{image_id!r} must be positive, got '
+                                f'{width}x{height}')
+        sizes[image_id] = (width, height)
+    return sizes
+
+
+def read_boxes(path: str, sizes: Dict[str, Tuple[int, int]]
+               ) -> Dict[str, List[List[float]]]:
+    """Return ``{image_id: [[x0, y0, x1, y1], ...]}`` (inclusive coords).
+
+    A box must satisfy ``0 <= x0 <= x1 <= W`` and ``0 <= y0 <= y1 <= H``;
+    ``x1 == W`` is accepted because some converted datasets store exclusive
+    right/bottom edges, and the protocol clips predictions, not GT.
+    """
+    boxes = {}
+    for lineno, fields in iter_metadata_lines(path, 5):
+        image_id = fields[0]
+        x0, y0, x1, y1 = (parse_number(v, float, path, lineno, 'a box '
+                                       'coordinate') for v in fields[1:])
+        if image_id not in sizes:
+            raise MetadataError(f'{path}:{lineno}: box for {image_id!r}, '
+                                'which image_sizes.txt does not list')
+        width, height = sizes[image_id]
+        if not (0 <= x0 <= x1 <= width and 0 <= y0 <= y1 <= height):
+            raise MetadataError(
+                f'{path}:{lineno}: box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) of '
+                f'{image_id!r} is outside the {width}x{height} image or has '
+                'x1 < x0 / y1 < y0')
+        boxes.setdefault(image_id, []).append([x0, y0, x1, y1])
+    return boxes
+
+
+def read_masks(path: str) -> Dict[str, Tuple[List[str], str]]:
+    """Return ``{image_id: ([mask_png, ...], ignore_png or None)}``."""
+    masks = {}
+    for lineno, fields in iter_metadata_lines(path, 2, 3):
+        image_id, mask_path = fields[0], fields[1]
+        ignore_path = fields[2] if len(fields) == 3 and fields[2] else None
+        if not mask_path:
+            raise MetadataError(f'{path}:{lineno}: empty mask path for '
+                                f'{image_id!r}')
+        instance_paths, first_ignore = masks.setdefault(image_id, ([], None))
+        instance_paths.append(mask_path)
+        if ignore_path is not None:
+            if first_ignore is not None and first_ignore != ignore_path:
+                raise MetadataError(f'{path}:{lineno}: second ignore mask '
+                                    f'{ignore_path!r} for {image_id!r} '
+                                    f'(already {first_ignore!r})')
+            masks[image_id] = (instance_paths, ignore_path)
+    return masks
+
+
+def require_same_images(image_ids: List[str], table: dict, path: str,
+                        what: str, allow_missing: bool = False):
+    """Check that ``table`` (read from ``path``) covers ``image_ids``."""
+    listed = set(image_ids)
+    extra = [k for k in table if k not in listed]
+    if extra:
+        raise MetadataError(f'{path}: {len(extra)} image(s) not in '
+                            f'image_ids.txt, e.g. {extra[0]!r}')
+    if not allow_missing:
+        missing = [k for k in image_ids if k not in table]
+        if missing:
+            raise MetadataError(f'{path}: no {what} for {len(missing)} '
+                                f'image(s) of image_ids.txt, e.g. '
+                                f'{missing[0]!r}')

@@ -1,0 +1,4 @@
+from .backbones import *  # noqa: F401,F403
+from .cams import *  # noqa: F401,F403
+from .heads import *  # noqa: F401,F403
+from .localizers import *  # noqa: F401,F403

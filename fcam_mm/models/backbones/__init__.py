@@ -1,0 +1,3 @@
+from .tiny_resnet import TinyResNet
+
+__all__ = ['TinyResNet']

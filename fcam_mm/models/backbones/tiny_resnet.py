@@ -1,0 +1,101 @@
+"""A small residual encoder that trains in minutes on a CPU."""
+from typing import Sequence, Tuple
+
+import torch
+import torch.nn as nn
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+
+from fcam_mm.registry import MODELS
+
+
+class BasicBlock(BaseModule):
+    """Two 3×3 conv-BN layers with an identity (or 1×1 projection) shortcut,
+    as in He et al. 2016."""
+
+    def __init__(self, in_channels, out_channels, stride=1, norm_cfg=None):
+        super().__init__()
+        self.conv1 = ConvModule(
+            in_channels, out_channels, 3, stride, 1, norm_cfg=norm_cfg)
+        self.conv2 = ConvModule(
+            out_channels, out_channels, 3, 1, 1, norm_cfg=norm_cfg,
+            act_cfg=None)
+        self.shortcut = None
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = ConvModule(
+                in_channels, out_channels, 1, stride, norm_cfg=norm_cfg,
+                act_cfg=None)
+        self.relu = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        identity = x if self.shortcut is None else self.shortcut(x)
+        return self.relu(self.conv2(self.conv1(x)) + identity)
+
+
+@MODELS.register_module()
+class TinyResNet(BaseModule):
+    """A 4-stage residual encoder shaped like the WSOL ResNet50: output stride
+    8 at the top (28×28 maps for a 224×224 input), every stage's output
+    available as a skip for the F-CAM decoder.
+
+    Stages (default widths, input 224): stem 3×3/2 → 16@112, stage1 /2 →
+    32@56, stage2 /2 → 64@28, stage3 /1 → 128@28 (the top map; like
+    ResNet50's layer3/layer4, it keeps the resolution).
+
+    Args:
+        in_channels (int): image channels.
+        stem_channels (int): width of the stem.
+        stage_channels (Sequence[int]): width of each residual stage.
+        stage_strides (Sequence[int]): stride of each stage's first block.
+        blocks_per_stage (Sequence[int] | int): residual blocks per stage.
+        out_indices (Sequence[int]): which outputs to return; index 0 is the
+            stem, i is stage i. Default: all of them, top map last.
+        norm_cfg (dict): normalisation layer config (mmcv.cnn).
+    """
+
+    def __init__(self,
+                 in_channels: int = 3,
+                 stem_channels: int = 16,
+                 stage_channels: Sequence[int] = (32, 64, 128),
+                 stage_strides: Sequence[int] = (2, 2, 1),
+                 blocks_per_stage=1,
+                 out_indices: Sequence[int] = None,
+                 norm_cfg: dict = dict(type='BN'),
+                 init_cfg=dict(
+                     type='Kaiming', layer='Conv2d', nonlinearity='relu')):
+        super().__init__(init_cfg=init_cfg)
+        if len(stage_channels) != len(stage_strides):
+            raise ValueError('stage_channels and stage_strides must have the '
+                             f'same length, got {len(stage_channels)} and '
+                             f'{len(stage_strides)}')
+        if isinstance(blocks_per_stage, int):
+            blocks_per_stage = [blocks_per_stage] * len(stage_channels)
+        num_outputs = len(stage_channels) + 1
+        self.out_indices = tuple(
+            range(num_outputs) if out_indices is None else out_indices)
+        for i in self.out_indices:
+            if not 0 <= i < num_outputs:
+                raise ValueError(f'out_indices entry {i} is not in '
+                                 f'[0, {num_outputs})')
+        self.stem = ConvModule(
+            in_channels, stem_channels, 3, 2, 1, norm_cfg=norm_cfg)
+        self.stages = nn.ModuleList()
+        channels = stem_channels
+        for width, stride, blocks in zip(stage_channels, stage_strides,
+                                         blocks_per_stage):
+            layers = [BasicBlock(channels, width, stride, norm_cfg)]
+            layers += [
+                BasicBlock(width, width, 1, norm_cfg)
+                for _ in range(blocks - 1)
+            ]
+            self.stages.append(nn.Sequential(*layers))
+            channels = width
+        self.out_channels = tuple(
+            ([stem_channels] + list(stage_channels))[i]
+            for i in self.out_indices)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        outs = [self.stem(x)]
+        for stage in self.stages:
+            outs.append(stage(outs[-1]))
+        return tuple(outs[i] for i in self.out_indices)

@@ -1,0 +1,4 @@
+from .base_cam import BaseCAM
+from .cam import CAM
+
+__all__ = ['BaseCAM', 'CAM']

@@ -1,0 +1,3 @@
+from .gap_cls_head import GAPClsHead
+
+__all__ = ['GAPClsHead']

@@ -1,0 +1,3 @@
+from .wsol_localizer import WSOLLocalizer
+
+__all__ = ['WSOLLocalizer']

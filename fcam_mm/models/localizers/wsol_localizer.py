@@ -1,0 +1,85 @@
+"""The model a WSOL config builds: classifier + CAM method (+ decoder)."""
+from typing import List, Optional
+
+import torch
+from mmengine.model import BaseModel
+
+from fcam_mm.registry import MODELS
+from fcam_mm.structures import WSOLDataSample
+
+
+@MODELS.register_module()
+class WSOLLocalizer(BaseModel):
+    """A classifier trained with image labels whose CAM localizes the object.
+
+    Modes (mmengine's contract):
+
+    - ``loss``: cross-entropy of the image label, ``dict(loss_cls=...)``.
+    - ``predict``: one forward per batch gives the class scores and the CAM
+      of the GT class when the samples carry a label (the GT-known protocol of
+      Choe et al. 2020) or of the predicted class otherwise; each data sample
+      gets ``pred_score``, ``pred_label`` and ``cam`` (low resolution, on the
+      model's device).
+    - ``tensor``: the logits.
+
+    Args:
+        backbone (dict): encoder returning a tuple of feature maps, top last.
+        head (dict): classification head with ``class_weights`` (CAM).
+        cam (dict): the CAM method (``fcam_mm.models.cams``).
+        gt_known (bool): build maps of the GT class when labels exist.
+        data_preprocessor (dict): normalisation and batching.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 head: dict,
+                 cam: dict = dict(type='CAM'),
+                 gt_known: bool = True,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg=None):
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='ImgDataPreprocessor')
+        super().__init__(
+            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.backbone = MODELS.build(backbone)
+        self.head = MODELS.build(head)
+        self.cam = MODELS.build(cam)
+        self.gt_known = gt_known
+
+    def extract_feat(self, inputs: torch.Tensor):
+        return self.backbone(inputs)
+
+    def forward(self,
+                inputs: torch.Tensor,
+                data_samples: Optional[List[WSOLDataSample]] = None,
+                mode: str = 'tensor'):
+        if mode == 'loss':
+            return self.loss(inputs, data_samples)
+        if mode == 'predict':
+            return self.predict(inputs, data_samples)
+        if mode == 'tensor':
+            return self.head(self.extract_feat(inputs))
+        raise RuntimeError(f'Invalid mode "{mode}"; choose "loss", '
+                           '"predict" or "tensor"')
+
+    @staticmethod
+    def _stack_labels(data_samples, device) -> torch.Tensor:
+        return torch.cat([s.gt_label for s in data_samples]).to(device)
+
+    def loss(self, inputs, data_samples) -> dict:
+        feats = self.extract_feat(inputs)
+        labels = self._stack_labels(data_samples, inputs.device)
+        return self.head.loss(feats, labels)
+
+    def predict(self, inputs, data_samples=None) -> List[WSOLDataSample]:
+        if data_samples is None:
+            data_samples = [WSOLDataSample() for _ in range(len(inputs))]
+        targets = None
+        if self.gt_known and all('gt_label' in s for s in data_samples):
+            targets = self._stack_labels(data_samples, inputs.device)
+        maps, logits = self.cam(self, inputs, targets)
+        scores = logits.softmax(dim=1)
+        for sample, score, cam in zip(data_samples, scores, maps):
+            sample.set_pred_score(score.detach())
+            sample.cam = cam.detach()
+        return data_samples

@@ -1,0 +1,82 @@
+"""Evaluate a WSOL model: ``python tools/test.py CONFIG CHECKPOINT``."""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import mmengine
+from mmengine.config import Config, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.runner import Runner
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from fcam_mm.utils import register_all_modules, setup_cpu_distributed  # noqa
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test a WSOL model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
+    parser.add_argument('--work-dir', help='where the test logs go')
+    parser.add_argument(
+        '--out', help='dump the per-image predictions to this pickle file')
+    parser.add_argument(
+        '--show-dir',
+        help='write visualizations into this folder (inside the work dir)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, e.g. test_dataloader.batch_size=8')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def merge_args(cfg, args):
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show_dir is not None:
+        vis = cfg.default_hooks.get('visualization')
+        if vis is None:
+            raise ValueError(
+                '--show-dir needs a `visualization` hook in default_hooks '
+                f'of {args.config}')
+        vis.enable = True
+        vis.out_dir = args.show_dir
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'--out must end with .pkl or .pickle, got '
+                         f'{args.out}')
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    register_all_modules()
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg = merge_args(cfg, args)
+    setup_cpu_distributed(cfg, args.launcher)
+    runner = Runner.from_cfg(cfg)
+    if args.out is not None:
+        mmengine.mkdir_or_exist(osp.dirname(osp.abspath(args.out)))
+        runner.test_evaluator.metrics.append(
+            DumpResults(out_file_path=args.out))
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()
