@@ -8,6 +8,8 @@ OpenMMLab 2.0 toolboxes::
     from fcam_mm.registry import MODELS
     model = MODELS.build(dict(type='WSOLLocalizer', ...))
 """
+import difflib
+
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
@@ -33,7 +35,7 @@ from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
 from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import \
     WEIGHT_INITIALIZERS as MMENGINE_WEIGHT_INITIALIZERS
-from mmengine.registry import Registry
+from mmengine.registry import Registry as MMEngineRegistry
 
 __all__ = [
     'RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'LOG_PROCESSORS',
@@ -42,6 +44,40 @@ __all__ = [
     'MODEL_WRAPPERS', 'WEIGHT_INITIALIZERS', 'TASK_UTILS', 'METRICS',
     'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS', 'INFERENCERS', 'FUNCTIONS'
 ]
+
+
+
+class UnknownTypeError(KeyError):
+    """A config names a ``type`` that no registry knows."""
+
+    def __str__(self):  # KeyError would print the message's repr
+        return str(self.args[0])
+
+
+class Registry(MMEngineRegistry):
+    """An mmengine registry whose failed look-ups name the alternatives.
+
+    mmengine's ``get`` returns ``None`` and ``build_from_cfg`` then says only
+    that the type is missing. Here a miss raises a ``KeyError`` that lists
+    the closest registered names and every type this toolbox registers, so a
+    typo in a config's ``type=`` is fixed from the message alone.
+    """
+
+    def get(self, key):
+        obj = super().get(key)
+        if obj is not None or not isinstance(key, str):
+            return obj
+        own = sorted(self._module_dict)
+        inherited = sorted(self.parent._module_dict) if self.parent else []
+        close = difflib.get_close_matches(
+            key.split('.')[-1], own + inherited, n=5, cutoff=0.6)
+        hint = f' Did you mean {", ".join(close)}?' if close else ''
+        raise UnknownTypeError(
+            f'"{key}" is not a registered {self.name} type (looked in the '
+            f'{self.scope} registry and mmengine\'s).{hint} Registered by '
+            f'{self.scope}: {", ".join(own) or "none"}; '
+            f'{len(inherited)} more come from mmengine and mmcv.')
+
 
 # Training and testing machinery.
 RUNNERS = Registry(
