@@ -6,6 +6,8 @@ from .test_datasets.wsol_tree import make_box_and_mask_tree
 
 TINY_BACKBONE = dict(type='TinyResNet')
 TINY_HEAD = dict(type='GAPClsHead', num_classes=3, in_channels=128)
+TINY_DECODER = dict(
+    in_channels=(16, 32, 64, 128), decoder_channels=(64, 32, 16, 16))
 
 
 def build_args(tmp_path):
@@ -35,6 +37,17 @@ def build_args(tmp_path):
             'GAPClsHead': dict(num_classes=3, in_channels=8),
             'CAM': {},
             'WSOLLocalizer': dict(backbone=TINY_BACKBONE, head=TINY_HEAD),
+            'FCAMUNetDecoder': TINY_DECODER,
+            'PartialCrossEntropyLoss': {},
+            'AbsoluteSizeConstraintLoss': {},
+            'DenseCRFLoss': {},
+            'FCAMLocalizer': dict(
+                backbone=TINY_BACKBONE, head=TINY_HEAD,
+                decoder=dict(type='FCAMUNetDecoder', **TINY_DECODER)),
+        },
+        'hook': {
+            'FCAMStageHook': dict(switch_epoch=1),
+            'LogBarrierHook': {},
         },
         'metric': {},
     }

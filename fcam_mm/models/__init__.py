@@ -1,4 +1,6 @@
 from .backbones import *  # noqa: F401,F403
 from .cams import *  # noqa: F401,F403
+from .decoders import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .localizers import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403

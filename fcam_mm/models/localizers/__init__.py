@@ -1,3 +1,4 @@
+from .fcam_localizer import FCAMLocalizer
 from .wsol_localizer import WSOLLocalizer
 
-__all__ = ['WSOLLocalizer']
+__all__ = ['WSOLLocalizer', 'FCAMLocalizer']

@@ -1,0 +1,8 @@
+from .partial_ce_loss import PartialCrossEntropyLoss
+from .size_constraint_loss import (AbsoluteSizeConstraintLoss,
+                                   log_barrier_extension)
+
+__all__ = [
+    'PartialCrossEntropyLoss', 'AbsoluteSizeConstraintLoss',
+    'log_barrier_extension'
+]
