@@ -49,7 +49,11 @@ def build_args(tmp_path):
             'FCAMStageHook': dict(switch_epoch=1),
             'LogBarrierHook': {},
         },
-        'metric': {},
+        'metric': {
+            'BoxLocalizationMetric': dict(map_key='fcam'),
+            'PixelLocalizationMetric': {},
+            'ClassificationMetric': dict(topk=(1, )),
+        },
     }
 
 

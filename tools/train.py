@@ -76,6 +76,7 @@ def main(argv=None):
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    return runner
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ default_hooks = dict(
         type='CheckpointHook',
         interval=1,
         max_keep_ckpts=2,
-        save_best='loc/MaxBoxAcc',
+        save_best='cam/MaxBoxAcc',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )

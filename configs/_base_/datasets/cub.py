@@ -65,7 +65,7 @@ test_dataloader = dict(
         pipeline=test_pipeline))
 
 val_evaluator = [
-    dict(type='BoxLocalizationMetric'),
-    dict(type='ClassificationMetric'),
+    dict(type='BoxLocalizationMetric', map_key='cam', prefix='cam'),
+    dict(type='ClassificationMetric', prefix='cls'),
 ]
 test_evaluator = val_evaluator

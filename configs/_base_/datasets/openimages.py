@@ -21,7 +21,10 @@ test_dataloader = dict(
         type=dataset_type, data_root=data_root, data_prefix=data_prefix))
 
 val_evaluator = [
-    dict(type='PixelLocalizationMetric'),
-    dict(type='ClassificationMetric'),
+    dict(type='PixelLocalizationMetric', map_key='cam', prefix='cam'),
+    dict(type='ClassificationMetric', prefix='cls'),
 ]
 test_evaluator = val_evaluator
+
+# No boxes here: model selection by PxAP on the validation split.
+default_hooks = dict(checkpoint=dict(save_best='cam/PxAP'))

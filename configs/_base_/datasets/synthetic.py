@@ -72,9 +72,11 @@ test_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline))
 
+# The classifier's CAM ('cam' in the predictions) with both localization
+# metrics, and classification accuracy.
 val_evaluator = [
-    dict(type='BoxLocalizationMetric'),
-    dict(type='PixelLocalizationMetric'),
-    dict(type='ClassificationMetric'),
+    dict(type='BoxLocalizationMetric', map_key='cam', prefix='cam'),
+    dict(type='PixelLocalizationMetric', map_key='cam', prefix='cam'),
+    dict(type='ClassificationMetric', prefix='cls'),
 ]
 test_evaluator = val_evaluator

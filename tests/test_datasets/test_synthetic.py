@@ -1,0 +1,260 @@
+"""The embedded synthetic WSOL dataset: determinism, a consistent
+wsolevaluation layout, and the properties that make it a fair WSOL test
+(object sizes, a small discriminative part, class-neutral bodies)."""
+import hashlib
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from fcam_mm.datasets.metadata import (read_boxes, read_class_labels,
+                                       read_image_ids, read_image_sizes,
+                                       read_masks)
+from fcam_mm.datasets.synthetic import (MAX_CLASSES, SPLITS, SyntheticKnobs,
+                                        class_names,
+                                        generate_synthetic_dataset,
+                                        make_preview, render_sample)
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CLI = osp.join(REPO, 'tools', 'dataset_converters', 'make_synthetic.py')
+TINY = dict(train=2, val=1, test=1)
+
+
+def tree_hashes(root):
+    """{relative path: sha256} of every file under ``root``."""
+    hashes = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            path = osp.join(folder, name)
+            with open(path, 'rb') as f:
+                hashes[osp.relpath(path, root)] = hashlib.sha256(
+                    f.read()).hexdigest()
+    return hashes
+
+
+def read_lines(path):
+    with open(path) as f:
+        return [line.rstrip('\n') for line in f]
+
+
+@pytest.fixture(scope='module')
+def small_dataset(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('synthetic'))
+    per_class = dict(train=3, val=2, test=2)
+    summary = generate_synthetic_dataset(root, seed=1, num_classes=4,
+                                         per_class=per_class)
+    return root, per_class, summary
+
+
+def test_same_seed_same_bytes_and_stable_subsets(tmp_path):
+    first, second, bigger, other_seed = (str(tmp_path / name) for name in
+                                         ('a', 'b', 'c', 'd'))
+    generate_synthetic_dataset(first, seed=5, num_classes=3, per_class=TINY)
+    generate_synthetic_dataset(second, seed=5, num_classes=3, per_class=TINY)
+    a, b = tree_hashes(first), tree_hashes(second)
+    assert len(a) == 3 * 4 * 3 + 5 * 3 + 2  # 3 files/image, 5/split, 2 more
+    assert a == b
+
+    # a subset is stable: more images per class keep the first ones as is
+    generate_synthetic_dataset(bigger, seed=5, num_classes=3,
+                               per_class=dict(train=3, val=1, test=1))
+    c = tree_hashes(bigger)
+    for path, digest in a.items():
+        if path.startswith(('images', 'masks')):
+            assert c[path] == digest, path
+    assert set(a) < set(c)
+
+    generate_synthetic_dataset(other_seed, seed=6, num_classes=3,
+                               per_class=TINY)
+    d = tree_hashes(other_seed)
+    assert set(d) == set(a)
+    images = [p for p in a if p.startswith('images')]
+    assert all(a[p] != d[p] for p in images)
+    assert a[osp.join('metadata', 'train', 'localization.txt')] != \
+        d[osp.join('metadata', 'train', 'localization.txt')]
+
+
+def test_metadata_is_consistent(small_dataset):
+    root, per_class, summary = small_dataset
+    num_classes = 4
+    assert read_lines(osp.join(root, 'metadata', 'class_names.txt')) == \
+        class_names(num_classes) == summary['class_names']
+    assert osp.isfile(osp.join(root, 'README.txt'))
+    for split in SPLITS:
+        folder = osp.join(root, 'metadata', split)
+        ids = read_image_ids(osp.join(folder, 'image_ids.txt'))
+        labels = read_class_labels(osp.join(folder, 'class_labels.txt'),
+                                   num_classes)
+        sizes = read_image_sizes(osp.join(folder, 'image_sizes.txt'))
+        boxes = read_boxes(osp.join(folder, 'localization.txt'), sizes)
+        masks = read_masks(osp.join(folder, 'localization_mask.txt'))
+        assert len(ids) == per_class[split] * num_classes == \
+            summary['counts'][split]
+        for table in (labels, sizes, boxes, masks):
+            assert list(table) == ids  # every image, same order
+        # every file has exactly one line per image (one object per image)
+        for name in ('class_labels', 'image_sizes', 'localization',
+                     'localization_mask'):
+            assert len(read_lines(osp.join(folder, name + '.txt'))) == \
+                len(ids)
+        counts = np.bincount(list(labels.values()), minlength=num_classes)
+        assert counts.tolist() == [per_class[split]] * num_classes
+
+        for index, image_id in enumerate(ids):
+            label = labels[image_id]
+            assert image_id == f'{split}/{label:02d}/{split}_{index:05d}.jpg'
+            image = cv2.imread(osp.join(root, 'images', image_id))
+            height, width = image.shape[:2]
+            assert sizes[image_id] == (width, height)
+            assert 160 <= width <= 256 and 160 <= height <= 256
+
+            (mask_path, ), ignore_path = masks[image_id]
+            stem = image_id[:-len('.jpg')]
+            assert (mask_path, ignore_path) == (f'{stem}_mask.png',
+                                                f'{stem}_ignore.png')
+            mask = cv2.imread(osp.join(root, 'masks', mask_path),
+                              cv2.IMREAD_UNCHANGED)
+            ignore = cv2.imread(osp.join(root, 'masks', ignore_path),
+                                cv2.IMREAD_UNCHANGED)
+            for png in (mask, ignore):
+                assert png.shape == (height, width)
+                assert png.dtype == np.uint8
+                assert set(np.unique(png)) <= {0, 255}
+            assert mask.any() and ignore.any()
+            assert not (ignore & mask).any()  # ignore excludes the object
+
+            (x0, y0, x1, y1), = boxes[image_id]
+            assert 0 <= x0 <= x1 < width and 0 <= y0 <= y1 < height
+            ys, xs = np.nonzero(mask)
+            assert (x0, y0, x1, y1) == (xs.min(), ys.min(), xs.max(),
+                                        ys.max())
+
+
+def test_ignore_band_is_thin_and_hugs_the_object():
+    sample = render_sample(0, 'val', 3, 2)
+    obj, ignore = sample['object_mask'], sample['ignore_mask']
+    assert not (obj & ignore).any()
+    near = cv2.dilate(obj.astype(np.uint8), np.ones((5, 5), np.uint8))
+    assert not (ignore & ~near.astype(bool)).any()  # within 2 px
+    outline = cv2.dilate(obj.astype(np.uint8), np.ones((3, 3), np.uint8))
+    outline = outline.astype(bool) & ~obj
+    assert ignore.sum() <= 1.5 * outline.sum()
+
+
+def test_object_sizes_and_discriminative_part():
+    """On a moderate sample: object areas spread over ~5-60 % of the image,
+    the part lies inside the object and covers a small fraction of it."""
+    knobs = SyntheticKnobs()
+    areas, part_fractions, contrasts, border = [], [], [], []
+    for index in range(160):
+        sample = render_sample(0, 'train', index, index % MAX_CLASSES, knobs)
+        obj, part = sample['object_mask'], sample['part_mask']
+        height, width = obj.shape
+        assert part.any()
+        assert not (part & ~obj).any()
+        # the part (the class evidence) is never cut by the image border
+        assert not (part[0].any() or part[-1].any() or part[:, 0].any()
+                    or part[:, -1].any())
+        areas.append(obj.sum() / (height * width))
+        part_fractions.append(part.sum() / obj.sum())
+        contrasts.append(sample['stats']['body_contrast'])
+        border.append(sample['stats']['touches_border'])
+        assert sample['stats']['object_area_fraction'] == areas[-1]
+    areas = np.array(areas)
+    assert 0.045 <= areas.min() and areas.max() <= 0.62
+    assert np.quantile(areas, 0.1) < 0.08 and np.quantile(areas, 0.9) > 0.4
+    # log-uniform: each of these bins holds a sizeable share
+    for low, high in ((0.05, 0.12), (0.12, 0.3), (0.3, 0.6)):
+        assert ((areas >= low) & (areas < high)).mean() > 0.15, (low, high)
+    part_fractions = np.array(part_fractions)
+    assert 0.06 <= part_fractions.min() and part_fractions.max() <= 0.25
+    assert 0.11 <= np.median(part_fractions) <= 0.17
+    # the body stands out from its local background (measured after grain)
+    assert min(contrasts) >= 0.8 * knobs.min_body_contrast
+    assert np.median(contrasts) >= knobs.min_body_contrast
+    assert 0.02 < np.mean(border) < 0.5  # objects touch the border sometimes
+
+
+def test_label_changes_only_the_part():
+    """Bodies, background and clutter are class-neutral: another label
+    changes only pixels of the discriminative part."""
+    a = render_sample(2, 'test', 7, 0)
+    b = render_sample(2, 'test', 7, 9)
+    for key in ('object_mask', 'part_mask', 'ignore_mask'):
+        assert (a[key] == b[key]).all()
+    assert a['box'] == b['box']
+    changed = (a['image'] != b['image']).any(axis=2)
+    part_zone = cv2.dilate(a['part_mask'].astype(np.uint8),
+                           np.ones((3, 3), np.uint8)).astype(bool)
+    assert changed.any()
+    assert not (changed & ~part_zone).any()
+    assert changed[a['part_mask']].mean() > 0.9
+
+
+def test_class_definitions_are_distinct():
+    names = class_names()
+    assert len(names) == len(set(names)) == MAX_CLASSES == 30
+    assert names[0] == 'red_ring_yellow_core'
+    assert all(name.split('_')[0] != name.split('_')[2] for name in names)
+
+
+@pytest.mark.parametrize('kwargs, error', [
+    (dict(num_classes=MAX_CLASSES + 1), ValueError),
+    (dict(num_classes=0), ValueError),
+    (dict(per_class=dict(train=0)), ValueError),
+    (dict(per_class=dict(train=-3)), ValueError),
+    (dict(per_class=dict(holdout=2)), ValueError),
+    (dict(seed=-1), ValueError),
+    (dict(object_area_range=(0.5, 0.2)), ValueError),
+    (dict(image_size_range=(160, 256.5)), ValueError),
+    (dict(decoy_prob=1.5), ValueError),
+    (dict(jpeg_quality=0), ValueError),
+    (dict(no_such_knob=1), TypeError),
+])
+def test_bad_arguments_raise_clear_errors(tmp_path, kwargs, error):
+    with pytest.raises(error):
+        generate_synthetic_dataset(str(tmp_path), **kwargs)
+    assert not os.listdir(tmp_path)  # nothing written before the check
+
+
+def test_existing_output_needs_overwrite(tmp_path):
+    root = str(tmp_path)
+    small = dict(train=1, val=1, test=1)
+    generate_synthetic_dataset(root, num_classes=2, per_class=small)
+    with pytest.raises(FileExistsError, match='overwrite'):
+        generate_synthetic_dataset(root, num_classes=2, per_class=small)
+    summary = generate_synthetic_dataset(root, seed=1, num_classes=1,
+                                         per_class=small, overwrite=True)
+    assert summary['counts'] == small
+    # no stale files of the previous generation survive
+    assert sorted(os.listdir(osp.join(root, 'images', 'train'))) == ['00']
+
+
+def test_preview_and_cli(tmp_path, small_dataset):
+    root = small_dataset[0]
+    preview = make_preview(root, str(tmp_path / 'mosaic.png'), split='test',
+                           num_images=5, columns=3, tile=100)
+    mosaic = cv2.imread(preview)
+    assert mosaic.shape == (200, 300, 3)
+
+    # the CLI from the repository root, package not installed
+    out = str(tmp_path / 'cli')
+    result = subprocess.run(
+        [sys.executable, CLI, out, '--seed', '2', '--num-classes', '2',
+         '--train-per-class', '1', '--val-per-class', '1',
+         '--test-per-class', '1', '--preview', str(tmp_path / 'p.png'),
+         '--option', 'decoy_prob=0', 'object_area_range=(0.1,0.3)'],
+        cwd=REPO, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=''))
+    assert result.returncode == 0, result.stderr
+    assert 'object_area_fraction' in result.stdout
+    assert osp.isfile(str(tmp_path / 'p.png'))
+    readme = open(osp.join(out, 'README.txt')).read()
+    assert '--option decoy_prob=0' in readme
+    assert 'object_area_range=(0.1,0.3)' in readme
+    assert read_lines(osp.join(out, 'metadata', 'val', 'image_ids.txt')) == \
+        ['val/00/val_00000.jpg', 'val/01/val_00001.jpg']
