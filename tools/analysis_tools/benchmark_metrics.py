@@ -29,7 +29,8 @@ import time
 import cv2
 import numpy as np
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
 from fcam_mm.evaluation import (BoxLocalizationMetric,  # noqa: E402
                                 PixelLocalizationMetric)
 from fcam_mm.evaluation.functional import (  # noqa: E402

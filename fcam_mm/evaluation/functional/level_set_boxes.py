@@ -633,7 +633,8 @@ def boxes_at_all_levels(quantized: np.ndarray,
     # when its lower bound beats every other component's upper bound (a
     # single component always wins: its holes never beat it)
     seg, seg_level = _group_by_level(f_level)
-    comp_seg = np.repeat(np.arange(len(seg)), np.diff(np.r_[seg, len(f_level)]))
+    comp_seg = np.repeat(np.arange(len(seg)),
+                         np.diff(np.r_[seg, len(f_level)]))
     best_lower = np.maximum.reduceat(lower, seg)
     is_best = lower == best_lower[comp_seg]
     cand = np.full(len(seg), len(f_level), np.int64)
