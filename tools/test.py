@@ -10,7 +10,8 @@ from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from fcam_mm.utils import register_all_modules, setup_cpu_distributed  # noqa
+from fcam_mm.utils import (register_all_modules, setup_cpu_distributed,  # noqa
+                           teardown_distributed)
 
 
 def parse_args(argv=None):
@@ -75,7 +76,9 @@ def main(argv=None):
         mmengine.mkdir_or_exist(osp.dirname(osp.abspath(args.out)))
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
-    return runner.test()
+    metrics = runner.test()
+    teardown_distributed()
+    return metrics
 
 
 if __name__ == '__main__':

@@ -8,7 +8,8 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from fcam_mm.utils import register_all_modules, setup_cpu_distributed  # noqa
+from fcam_mm.utils import (register_all_modules, setup_cpu_distributed,  # noqa
+                           teardown_distributed)
 
 
 def parse_args(argv=None):
@@ -76,6 +77,7 @@ def main(argv=None):
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    teardown_distributed()
     return runner
 
 

@@ -60,3 +60,16 @@ def setup_cpu_distributed(cfg, launcher: str) -> bool:
                            cfg.find_unused_parameters)
     cfg.model_wrapper_cfg = wrapper
     return True
+
+
+def teardown_distributed() -> None:
+    """Wait for every rank, then destroy the process group.
+
+    Without it a rank that finishes first exits while another still saves
+    the best checkpoint, and gloo's threads abort the early rank at
+    interpreter exit ("terminate called without an active exception"),
+    which fails the whole torchrun job.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
