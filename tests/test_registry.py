@@ -48,6 +48,10 @@ def build_args(tmp_path):
         'hook': {
             'FCAMStageHook': dict(switch_epoch=1),
             'LogBarrierHook': {},
+            'WSOLVisualizationHook': {},
+        },
+        'visualizer': {
+            'WSOLVisualizer': dict(name='registry-test-visualizer'),
         },
         'metric': {
             'BoxLocalizationMetric': dict(map_key='fcam'),

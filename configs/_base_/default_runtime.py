@@ -14,6 +14,10 @@ default_hooks = dict(
         save_best='cam/MaxBoxAcc',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # tools/test.py --show-dir turns it on.
+    visualization=dict(
+        type='WSOLVisualizationHook', enable=False, map_keys=('cam', 'fcam'),
+        box_threshold=None),
 )
 
 env_cfg = dict(
@@ -24,7 +28,7 @@ env_cfg = dict(
 )
 
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+visualizer = dict(type='WSOLVisualizer', vis_backends=vis_backends)
 
 log_processor = dict(by_epoch=True)
 log_level = 'INFO'

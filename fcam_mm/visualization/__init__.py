@@ -1,0 +1,3 @@
+from .wsol_visualizer import WSOLVisualizer, overlay_map
+
+__all__ = ['WSOLVisualizer', 'overlay_map']

@@ -9,6 +9,7 @@ import sys
 
 import pickle
 
+import cv2
 import pytest
 import torch
 
@@ -65,6 +66,18 @@ def test_train_then_test(data_root, tmp_path):
         predictions = pickle.load(f)
     assert len(predictions) == 9  # 3 classes x 3 test images
     assert predictions[0]['cam'].ndim == 2
+
+    # --show-dir: one overlay per test image, the image beside its CAM panel
+    # (the stage-1 model has no F-CAM map).
+    load_tool('test.py').main(
+        [CONFIG, best[0], '--work-dir', work_dir, '--show-dir', 'vis'] +
+        options(data_root))
+    overlays = sorted(glob.glob(osp.join(work_dir, '*', 'vis', '*.png')))
+    assert len(overlays) == 9
+    first = predictions[0]
+    image = cv2.imread(overlays[0])
+    height, width = first['ori_shape']
+    assert image.shape == (height, 2 * width, 3)
 
 
 def test_resume_continues_from_saved_epoch(data_root, tmp_path):
