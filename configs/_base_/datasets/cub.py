@@ -51,18 +51,10 @@ val_dataloader = dict(
         data_prefix=data_prefix,
         test_mode=True,
         pipeline=test_pipeline))
+# The test split differs from val only in its metadata folder.
 test_dataloader = dict(
-    batch_size=32,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='metadata/test',
-        data_prefix=data_prefix,
-        test_mode=True,
-        pipeline=test_pipeline))
+    val_dataloader,
+    dataset=dict(val_dataloader['dataset'], ann_file='metadata/test'))
 
 val_evaluator = [
     dict(type='BoxLocalizationMetric', map_key='cam', prefix='cam'),
