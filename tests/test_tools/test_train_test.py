@@ -1,51 +1,19 @@
 """Stage-1 training and testing through the real tools, on a small synthetic
 split: single process, resume, and two processes with dist_train.sh."""
 import glob
-import importlib.util
 import os
 import os.path as osp
+import pickle
 import subprocess
 import sys
-
-import pickle
 
 import cv2
 import pytest
 import torch
 
-from fcam_mm.datasets.synthetic import generate_synthetic_dataset
+from .tool_helpers import REPO, load_tool, options
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'wsol', 'cam_tinyresnet_synthetic.py')
-
-
-def load_tool(name):
-    path = osp.join(REPO, 'tools', name)
-    spec = importlib.util.spec_from_file_location(name[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope='module')
-def data_root(tmp_path_factory):
-    root = str(tmp_path_factory.mktemp('synthetic'))
-    generate_synthetic_dataset(
-        root, seed=3, num_classes=3, per_class=dict(train=6, val=3, test=3))
-    return root
-
-
-def options(data_root, epochs=2, *extra):
-    opts = [f'model.head.num_classes=3', f'train_cfg.max_epochs={epochs}',
-            'default_hooks.logger.interval=1']
-    for split in ('train', 'val', 'test'):
-        opts += [
-            f'{split}_dataloader.dataset.data_root={data_root}',
-            f'{split}_dataloader.batch_size=8',
-            f'{split}_dataloader.num_workers=0',
-            f'{split}_dataloader.persistent_workers=False',
-        ]
-    return ['--cfg-options'] + opts + list(extra)
 
 
 def test_train_then_test(data_root, tmp_path):

@@ -100,6 +100,11 @@ class FCAMStageHook(Hook):
             group['initial_lr'] = self.stage2_lr
         runner.message_hub.update_info(f'best_score_{self.stage2_key}',
                                        -math.inf)
+        # The logger prints every train/ scalar the hub holds: drop the
+        # stage-1 losses so stage 2 does not show them, frozen, forever.
+        for key in [k for k in runner.message_hub.log_scalars
+                    if k.startswith('train/loss')]:
+            runner.message_hub.log_scalars.pop(key)
         print_log(f'FCAMStageHook: stage 2 (decoder) from epoch '
                   f'{runner.epoch + 1}, lr {self.stage2_lr}', logger='current')
 

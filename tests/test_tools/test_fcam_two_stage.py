@@ -1,0 +1,80 @@
+"""Both F-CAM stages in one run through tools/train.py: the switch restores
+the selected stage-1 classifier and freezes it, the decoder trains, and a
+resume lands in the right stage."""
+import glob
+import os.path as osp
+
+import torch
+
+from .tool_helpers import REPO, load_tool, options
+
+CONFIG = osp.join(REPO, 'configs', 'fcam', 'tinyresnet_synthetic.py')
+
+
+def two_stage_options(data_root, stage1, stage2, *extra):
+    total = stage1 + stage2
+    return options(
+        data_root, total, f'custom_hooks.0.switch_epoch={stage1}',
+        f'custom_hooks.1.start_epoch={stage1}',
+        f'param_scheduler.1.end={stage1}', f'param_scheduler.1.T_max={stage1}',
+        'default_hooks.checkpoint.max_keep_ckpts=-1', *extra)
+
+
+def state(path):
+    return torch.load(path, map_location='cpu')['state_dict']
+
+
+def split(state_dict):
+    classifier = {k: v for k, v in state_dict.items()
+                  if k.startswith(('backbone.', 'head.'))}
+    decoder = {k: v for k, v in state_dict.items()
+               if k.startswith('decoder.')}
+    return classifier, decoder
+
+
+def same(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_two_stages_switch_freeze_and_resume(data_root, tmp_path):
+    work_dir = str(tmp_path / 'fcam')
+    train = load_tool('train.py')
+    runner = train.main([CONFIG, '--work-dir', work_dir] +
+                        two_stage_options(data_root, 2, 2))
+    model = runner.model
+    assert model.stage == 2
+    assert not any(p.requires_grad for p in model.backbone.parameters())
+    assert all(not m.training for m in model.backbone.modules())
+
+    best_stage1 = glob.glob(osp.join(work_dir, 'best_cam_MaxBoxAcc_*.pth'))
+    assert len(best_stage1) == 1
+    classifier1, decoder1 = split(state(best_stage1[0]))
+    classifier3, decoder3 = split(state(osp.join(work_dir, 'epoch_3.pth')))
+    classifier4, decoder4 = split(state(osp.join(work_dir, 'epoch_4.pth')))
+    # Stage 2 starts from the selected stage-1 classifier and never changes
+    # it (weights and BatchNorm statistics); the decoder does train.
+    assert same(classifier1, classifier3) and same(classifier1, classifier4)
+    assert not same(decoder3, decoder4)
+    # The stage-1 decoder was never updated: stage 1 leaves it as built.
+    epoch1_classifier, epoch1_decoder = split(
+        state(osp.join(work_dir, 'epoch_1.pth')))
+    epoch2_classifier, epoch2_decoder = split(
+        state(osp.join(work_dir, 'epoch_2.pth')))
+    assert same(epoch1_decoder, epoch2_decoder)
+    assert not same(epoch1_classifier, epoch2_classifier)
+    logs = sorted(glob.glob(osp.join(work_dir, '*', '*.log')))
+    log = open(logs[-1]).read()
+    assert 'FCAMStageHook: stage 2 starts from the classifier of' in log
+    assert 'loss_crf' in log and 'loss_seed' in log and 'loss_size' in log
+
+    # Resume from the stage-2 checkpoint of epoch 3: stage 2 again, with
+    # the classifier still the selected one.
+    runner = train.main([CONFIG, '--work-dir', work_dir, '--resume',
+                         osp.join(work_dir, 'epoch_3.pth')] +
+                        two_stage_options(data_root, 2, 3))
+    assert runner.model.stage == 2
+    classifier5, _ = split(state(osp.join(work_dir, 'epoch_5.pth')))
+    assert same(classifier1, classifier5)
+    size_loss = runner.model.size_loss
+    # t of the last epoch (index 4) is 1.01^(4 - switch epoch 2).
+    assert size_loss.t == 1.01**2

@@ -1,0 +1,33 @@
+"""Shared by the tool tests: a small synthetic split and tool loading."""
+import importlib.util
+import os.path as osp
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def load_tool(name):
+    path = osp.join(REPO, 'tools', name)
+    spec = importlib.util.spec_from_file_location(name[:-3], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_small_synthetic(root):
+    from fcam_mm.datasets.synthetic import generate_synthetic_dataset
+    generate_synthetic_dataset(
+        root, seed=3, num_classes=3, per_class=dict(train=6, val=3, test=3))
+    return root
+
+
+def options(data_root, epochs=2, *extra):
+    opts = ['model.head.num_classes=3', f'train_cfg.max_epochs={epochs}',
+            'default_hooks.logger.interval=1']
+    for split in ('train', 'val', 'test'):
+        opts += [
+            f'{split}_dataloader.dataset.data_root={data_root}',
+            f'{split}_dataloader.batch_size=8',
+            f'{split}_dataloader.num_workers=0',
+            f'{split}_dataloader.persistent_workers=False',
+        ]
+    return ['--cfg-options'] + opts + list(extra)
