@@ -125,5 +125,8 @@ class FCAMStageHook(Hook):
         if missing:
             raise KeyError(f'{source} lacks {len(missing)} classifier '
                            f'weight(s) of the model, e.g. {missing[:3]}')
-        load_state_dict(
-            model, {k: state[k] for k in wanted}, strict=False, logger=logger)
+        # The decoder's own tensors fill the rest, so the load is strict
+        # and the log lists no "missing" decoder keys.
+        merged = model.state_dict()
+        merged.update({k: state[k] for k in wanted})
+        load_state_dict(model, merged, strict=True, logger=logger)
