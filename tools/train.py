@@ -4,6 +4,7 @@ import os
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
@@ -53,6 +54,10 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
+        if not torch.cuda.is_available():
+            raise SystemExit(
+                '--amp: automatic mixed precision needs a CUDA device '
+                "(mmengine's AmpOptimWrapper); on the CPU train without it")
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
     if args.resume == 'auto':
