@@ -6,6 +6,7 @@ import pytest
 from mmengine.config import Config
 
 from fcam_mm.registry import DATASETS, METRICS, MODELS
+from fcam_mm.utils import load_script
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 LEAF_CONFIGS = sorted(
@@ -34,11 +35,7 @@ def test_leaf_config_builds(path):
 
 
 def test_print_config_tool(capsys):
-    import importlib.util
-    path = osp.join(REPO, 'tools', 'misc', 'print_config.py')
-    spec = importlib.util.spec_from_file_location('print_config', path)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script(osp.join(REPO, 'tools', 'misc', 'print_config.py'))
     tool.main([osp.join(REPO, 'configs', 'fcam', 'tinyresnet_synthetic.py'),
                '--cfg-options', 'model.head.num_classes=7'])
     printed = capsys.readouterr().out

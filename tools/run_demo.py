@@ -9,7 +9,6 @@ selected on the validation split.
 """
 import argparse
 import glob
-import importlib.util
 import os.path as osp
 import sys
 import time
@@ -23,12 +22,8 @@ COLUMNS = [('MaxBoxAcc', 'MaxBoxAcc'), ('MaxBoxAccV2', 'MaxBoxAccV2'),
 
 
 def load_tool(relative_path):
-    path = osp.join(REPO, relative_path)
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(path))[0], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from fcam_mm.utils import load_script
+    return load_script(osp.join(REPO, relative_path))
 
 
 def best_checkpoint(work_dir, key):

@@ -1,16 +1,13 @@
 """Shared by the tool tests: a small synthetic split and tool loading."""
-import importlib.util
 import os.path as osp
+
+from fcam_mm.utils import load_script
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def load_tool(name):
-    path = osp.join(REPO, 'tools', name)
-    spec = importlib.util.spec_from_file_location(name[:-3], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(osp.join(REPO, 'tools', name))
 
 
 def make_small_synthetic(root):

@@ -11,7 +11,6 @@ classifier's own map, evaluated in the same test runs.
 """
 import argparse
 import glob
-import importlib.util
 import os.path as osp
 import sys
 
@@ -22,12 +21,8 @@ COLUMNS = ['MaxBoxAcc', 'MaxBoxAccV2', 'PxAP', 'top1_loc']
 
 
 def load_tool(relative_path):
-    path = osp.join(REPO, relative_path)
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(path))[0], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from fcam_mm.utils import load_script
+    return load_script(osp.join(REPO, relative_path))
 
 
 def main(argv=None):
