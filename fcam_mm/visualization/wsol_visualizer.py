@@ -6,10 +6,8 @@ import mmcv
 import numpy as np
 from mmengine.visualization import Visualizer
 
-from fcam_mm.evaluation.functional.wsol_protocol import (contour_boxes,
-                                                         prepare_scoremap,
-                                                         quantize_scoremap,
-                                                         threshold_levels)
+from fcam_mm.evaluation.functional.wsol_protocol import (
+    largest_box_at_threshold, prepare_scoremap, quantize_scoremap)
 from fcam_mm.registry import VISUALIZERS
 
 GT_COLOR = (0, 255, 0)
@@ -26,14 +24,6 @@ def overlay_map(image: np.ndarray, score_map, alpha: float = 0.5):
     heat = cv2.cvtColor(heat, cv2.COLOR_BGR2RGB)
     blended = (1 - alpha) * image.astype(np.float32) + alpha * heat
     return blended.clip(0, 255).astype(np.uint8), norm
-
-
-def largest_contour_box(norm_map: np.ndarray, tau: float) -> np.ndarray:
-    """The MaxBoxAcc box of a normalised map at threshold ``tau``."""
-    quantized = quantize_scoremap(norm_map)
-    level = threshold_levels(np.array([tau]), int(quantized.max()))[0]
-    boxes, largest = contour_boxes((quantized > level).astype(np.uint8))
-    return boxes[largest]
 
 
 @VISUALIZERS.register_module()
@@ -66,7 +56,7 @@ class WSOLVisualizer(Visualizer):
                     edge_colors=GT_COLOR,
                     line_widths=2)
             if box_threshold is not None:
-                box = largest_contour_box(norm, box_threshold)
+                box = largest_box_at_threshold(norm, box_threshold)
                 self.draw_bboxes(
                     box[None].astype(np.float32) + np.array([0, 0, 1, 1]),
                     edge_colors=PRED_COLOR,

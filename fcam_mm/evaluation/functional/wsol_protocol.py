@@ -252,6 +252,17 @@ def contour_boxes(binary: np.ndarray) -> Tuple[np.ndarray, int]:
     return boxes, best
 
 
+def largest_box_at_threshold(norm_map: np.ndarray, tau: float) -> np.ndarray:
+    """The MaxBoxAcc box of one min-max normalised map at threshold ``tau``:
+    quantise to uint8, keep ``q > int(tau * max(q))``, box of the largest
+    contour (``[0, 0, 0, 0]`` when there is none) — for drawing and
+    inference; the metrics evaluate all thresholds at once."""
+    quantized = quantize_scoremap(norm_map)
+    level = threshold_levels(np.array([tau]), int(quantized.max()))[0]
+    boxes, largest = contour_boxes((quantized > level).astype(np.uint8))
+    return boxes[largest]
+
+
 def boxes_at_thresholds_bruteforce(
         quantized: np.ndarray, thresholds: np.ndarray
 ) -> Tuple[np.ndarray, List[np.ndarray]]:
