@@ -1,4 +1,12 @@
-from .base_cam import BaseCAM
+from .base_cam import BaseCAM, BaseGradientCAM
 from .cam import CAM
+from .grad_cam import GradCAM
+from .grad_cam_plus_plus import GradCAMPlusPlus, gradcampp_weights
+from .layer_cam import LayerCAM
+from .smooth_grad_cam_plus_plus import SmoothGradCAMPlusPlus
+from .xgrad_cam import XGradCAM
 
-__all__ = ['BaseCAM', 'CAM']
+__all__ = [
+    'BaseCAM', 'BaseGradientCAM', 'CAM', 'GradCAM', 'GradCAMPlusPlus',
+    'SmoothGradCAMPlusPlus', 'XGradCAM', 'LayerCAM', 'gradcampp_weights'
+]

@@ -1,0 +1,3 @@
+# F-CAM on the synthetic data with SmoothGradCAMPlusPlus guiding the decoder.
+_base_ = ['./tinyresnet_synthetic.py']
+model = dict(cam=dict(type='SmoothGradCAMPlusPlus'))

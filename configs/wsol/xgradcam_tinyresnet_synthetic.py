@@ -1,0 +1,3 @@
+# Stage 1 on the synthetic data, evaluated with XGradCAM.
+_base_ = ['./cam_tinyresnet_synthetic.py']
+model = dict(cam=dict(type='XGradCAM'))
