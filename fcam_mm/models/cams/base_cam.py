@@ -29,14 +29,18 @@ class BaseCAM(nn.Module):
         return logits.argmax(dim=1) if targets is None else targets
 
     def forward(self, localizer, inputs: torch.Tensor,
-                targets: Optional[torch.Tensor] = None
+                targets: Optional[torch.Tensor] = None,
+                feats: Optional[Tuple[torch.Tensor, ...]] = None
                 ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Return ``(maps (B, h, w), logits (B, K))`` for ``inputs``.
 
         ``targets`` (B,) are the classes whose maps are built; ``None`` uses
-        the predicted classes.
+        the predicted classes. ``feats``: the backbone's outputs for
+        ``inputs`` when the caller already has them (F-CAM's decoder reads
+        the same features), so the backbone runs once.
         """
-        feats = localizer.extract_feat(inputs)
+        if feats is None:
+            feats = localizer.extract_feat(inputs)
         logits = localizer.head(feats)
         targets = self.pick_targets(logits, targets)
         activations = feats[self.target_layer]
@@ -89,9 +93,10 @@ class BaseGradientCAM(BaseCAM):
             grads, = torch.autograd.grad(scores, leaf)
         return leaf.detach(), grads, logits.detach(), targets
 
-    def forward(self, localizer, inputs, targets=None):
-        with torch.no_grad():
-            feats = localizer.extract_feat(inputs)
+    def forward(self, localizer, inputs, targets=None, feats=None):
+        if feats is None:
+            with torch.no_grad():
+                feats = localizer.extract_feat(inputs)
         activations, grads, logits, targets = self.target_gradients(
             localizer, feats, targets)
         return self.combine(activations, grads), logits

@@ -35,10 +35,11 @@ class SmoothGradCAMPlusPlus(BaseGradientCAM):
         self.noise_level = noise_level
         self.seed = seed
 
-    def forward(self, localizer, inputs, targets=None):
+    def forward(self, localizer, inputs, targets=None, feats=None):
         batch = inputs.shape[0]
         with torch.no_grad():
-            feats = localizer.extract_feat(inputs)
+            if feats is None:
+                feats = localizer.extract_feat(inputs)
             logits = localizer.head(feats)
             targets = self.pick_targets(logits, targets)
             value_range = (inputs.flatten(1).amax(1) -

@@ -103,7 +103,7 @@ class FCAMLocalizer(WSOLLocalizer):
         labels = self._stack_labels(data_samples, inputs.device)
         with torch.no_grad():
             feats = self.extract_feat(inputs)
-        cams, _ = self.cam(self, inputs, labels)
+        cams, _ = self.cam(self, inputs, labels, feats=feats)
         cams = F.interpolate(
             cams.detach()[:, None],
             size=inputs.shape[-2:],
@@ -121,10 +121,11 @@ class FCAMLocalizer(WSOLLocalizer):
 
     # -- inference ----------------------------------------------------------
     def predict(self, inputs, data_samples=None) -> List[WSOLDataSample]:
-        data_samples = super().predict(inputs, data_samples)
+        """Scores, the CAM and the F-CAM map from one backbone pass."""
         with torch.no_grad():
             feats = self.extract_feat(inputs)
             fcam = self.decoder(feats, inputs.shape[-2:]).softmax(dim=1)[:, 1]
+        data_samples = self.predict_from_feats(inputs, feats, data_samples)
         for sample, fmap in zip(data_samples, fcam):
             sample.fcam = fmap
         return data_samples

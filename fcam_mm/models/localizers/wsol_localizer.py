@@ -72,12 +72,18 @@ class WSOLLocalizer(BaseModel):
         return self.head.loss(feats, labels)
 
     def predict(self, inputs, data_samples=None) -> List[WSOLDataSample]:
+        return self.predict_from_feats(inputs, None, data_samples)
+
+    def predict_from_feats(self, inputs, feats=None, data_samples=None
+                           ) -> List[WSOLDataSample]:
+        """Fill ``pred_score`` and ``cam``; ``feats``: the backbone's outputs
+        for ``inputs`` if already computed."""
         if data_samples is None:
             data_samples = [WSOLDataSample() for _ in range(len(inputs))]
         targets = None
         if self.gt_known and all('gt_label' in s for s in data_samples):
             targets = self._stack_labels(data_samples, inputs.device)
-        maps, logits = self.cam(self, inputs, targets)
+        maps, logits = self.cam(self, inputs, targets, feats=feats)
         scores = logits.softmax(dim=1)
         for sample, score, cam in zip(data_samples, scores, maps):
             sample.set_pred_score(score.detach())
