@@ -25,6 +25,6 @@ val_evaluator = [
     dict(type='ClassificationMetric', prefix='cls'),
 ]
 test_evaluator = val_evaluator
-
-# No boxes here: model selection by PxAP on the validation split.
-default_hooks = dict(checkpoint=dict(save_best='cam/PxAP'))
+# No boxes here: a leaf selects its model by PxAP on the validation split
+# (default_hooks.checkpoint.save_best='cam/PxAP'; default_runtime.py owns
+# default_hooks, so a dataset base cannot set it).

@@ -1,5 +1,5 @@
 """A small residual encoder that trains in minutes on a CPU."""
-from typing import Sequence, Tuple
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -7,6 +7,7 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 
 from fcam_mm.registry import MODELS
+from .base_wsol_backbone import BaseWSOLBackbone
 
 
 class BasicBlock(BaseModule):
@@ -33,7 +34,7 @@ class BasicBlock(BaseModule):
 
 
 @MODELS.register_module()
-class TinyResNet(BaseModule):
+class TinyResNet(BaseWSOLBackbone):
     """A 4-stage residual encoder shaped like the WSOL ResNet50: output stride
     8 at the top (28×28 maps for a 224×224 input), every stage's output
     available as a skip for the F-CAM decoder.
@@ -48,10 +49,20 @@ class TinyResNet(BaseModule):
         stage_channels (Sequence[int]): width of each residual stage.
         stage_strides (Sequence[int]): stride of each stage's first block.
         blocks_per_stage (Sequence[int] | int): residual blocks per stage.
-        out_indices (Sequence[int]): which outputs to return; index 0 is the
-            stem, i is stage i. Default: all of them, top map last.
+        out_indices (Sequence[int]): which outputs to return (strictly
+            increasing); index 0 is the stem, i is stage i. Default: all of
+            them, top map last.
         norm_cfg (dict): normalisation layer config (mmcv.cnn).
+        init_cfg (dict | list[dict], optional): see
+            :class:`BaseWSOLBackbone`.
     """
+
+    #: He initialisation of the convolutions (ReLU gain, fan-out).
+    default_init_cfg = [
+        dict(type='Kaiming', layer='Conv2d', mode='fan_out',
+             nonlinearity='relu'),
+        dict(type='Constant', layer='_BatchNorm', val=1.0, bias=0.0),
+    ]
 
     def __init__(self,
                  in_channels: int = 3,
@@ -59,24 +70,18 @@ class TinyResNet(BaseModule):
                  stage_channels: Sequence[int] = (32, 64, 128),
                  stage_strides: Sequence[int] = (2, 2, 1),
                  blocks_per_stage=1,
-                 out_indices: Sequence[int] = None,
+                 out_indices: Optional[Sequence[int]] = None,
                  norm_cfg: dict = dict(type='BN'),
-                 init_cfg=dict(
-                     type='Kaiming', layer='Conv2d', nonlinearity='relu')):
-        super().__init__(init_cfg=init_cfg)
+                 init_cfg=None):
         if len(stage_channels) != len(stage_strides):
             raise ValueError('stage_channels and stage_strides must have the '
                              f'same length, got {len(stage_channels)} and '
                              f'{len(stage_strides)}')
         if isinstance(blocks_per_stage, int):
             blocks_per_stage = [blocks_per_stage] * len(stage_channels)
-        num_outputs = len(stage_channels) + 1
-        self.out_indices = tuple(
-            range(num_outputs) if out_indices is None else out_indices)
-        for i in self.out_indices:
-            if not 0 <= i < num_outputs:
-                raise ValueError(f'out_indices entry {i} is not in '
-                                 f'[0, {num_outputs})')
+        self.num_stages = len(stage_channels) + 1
+        self.stage_channels = (stem_channels, ) + tuple(stage_channels)
+        super().__init__(out_indices=out_indices, init_cfg=init_cfg)
         self.stem = ConvModule(
             in_channels, stem_channels, 3, 2, 1, norm_cfg=norm_cfg)
         self.stages = nn.ModuleList()
@@ -90,12 +95,6 @@ class TinyResNet(BaseModule):
             ]
             self.stages.append(nn.Sequential(*layers))
             channels = width
-        self.out_channels = tuple(
-            ([stem_channels] + list(stage_channels))[i]
-            for i in self.out_indices)
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        outs = [self.stem(x)]
-        for stage in self.stages:
-            outs.append(stage(outs[-1]))
-        return tuple(outs[i] for i in self.out_indices)
+    def forward_stage(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        return self.stem(x) if index == 0 else self.stages[index - 1](x)

@@ -1,0 +1,3 @@
+# Stage 1 on CUB-200-2011 with ResNet50, evaluated with Grad-CAM++.
+_base_ = ['./cam_resnet50_cub.py']
+model = dict(cam=dict(type='GradCAMPlusPlus'))

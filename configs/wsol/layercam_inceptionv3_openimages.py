@@ -1,0 +1,3 @@
+# Stage 1 on OpenImages30k with InceptionV3, evaluated with LayerCAM.
+_base_ = ['./cam_inceptionv3_openimages.py']
+model = dict(cam=dict(type='LayerCAM'))

@@ -1,0 +1,3 @@
+# Stage 1 on OpenImages30k with VGG16, evaluated with LayerCAM.
+_base_ = ['./cam_vgg16_openimages.py']
+model = dict(cam=dict(type='LayerCAM'))
