@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from fcam_mm.ops import (dense_gaussian_filter, exact_dense_gaussian_filter,
                          normalization_factor)
 from fcam_mm.registry import MODELS
+from .utils import check_loss_weight, check_positive
 
 
 @MODELS.register_module()
@@ -67,8 +68,9 @@ class DenseCRFLoss(nn.Module):
     ``λ₂ = λ₁ · (s₁ / s₂)⁴``.
 
     Args:
-        loss_weight (float): λ. Default 2e-9 (F-CAM, Tang et al.).
-        sigma_rgb (float): colour standard deviation on 0–255 images.
+        loss_weight (float): λ, finite and >= 0. Default 2e-9 (F-CAM, Tang
+            et al.).
+        sigma_rgb (float): colour standard deviation on 0–255 images (> 0).
         sigma_xy (float): spatial standard deviation in pixels of the
             input resolution (scaled by ``scale_factor`` internally).
         scale_factor (float): resize factor applied before the loss
@@ -106,15 +108,11 @@ class DenseCRFLoss(nn.Module):
         if backend not in ('lattice', 'exact'):
             raise ValueError("backend must be 'lattice' or 'exact', got "
                              f'{backend!r}')
-        if not scale_factor > 0:
-            raise ValueError(f'scale_factor must be positive, got '
-                             f'{scale_factor}')
-        if not sigma_rgb > 0 or not sigma_xy > 0:
-            raise ValueError('sigma_rgb and sigma_xy must be positive')
-        self.loss_weight = loss_weight
-        self.sigma_rgb = float(sigma_rgb)
-        self.sigma_xy = float(sigma_xy)
-        self.scale_factor = float(scale_factor)
+        self.loss_weight = check_loss_weight('loss_weight (λ of the CRF)',
+                                             loss_weight)
+        self.sigma_rgb = check_positive('sigma_rgb', sigma_rgb)
+        self.sigma_xy = check_positive('sigma_xy', sigma_xy)
+        self.scale_factor = check_positive('scale_factor', scale_factor)
         self.reduction = reduction
         self.normalization = normalization
         self.backend = backend

@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from fcam_mm.registry import MODELS
+from .utils import check_loss_weight
 
 
 @MODELS.register_module()
@@ -20,8 +21,9 @@ class PartialCrossEntropyLoss(nn.Module):
     no labelled pixel the loss is 0 (not NaN) and still part of the graph.
 
     Args:
-        loss_weight (float): α (paper: searched in {1, 0.1}); >= 0.
-        ignore_index (int): label of unlabelled pixels.
+        loss_weight (float): α (paper: searched in {1, 0.1}); finite, >= 0.
+        ignore_index (int): label of unlabelled pixels; not a class label
+            (``0 … C−1``).
 
     Shape:
         - logits: (B, C, H, W) raw decoder outputs (C = 2: background,
@@ -32,10 +34,7 @@ class PartialCrossEntropyLoss(nn.Module):
 
     def __init__(self, loss_weight: float = 1.0, ignore_index: int = 255):
         super().__init__()
-        if not loss_weight >= 0:
-            raise ValueError(f'loss_weight (α) must be >= 0, got '
-                             f'{loss_weight!r}')
-        self.loss_weight = float(loss_weight)
+        self.loss_weight = check_loss_weight('loss_weight (α)', loss_weight)
         self.ignore_index = int(ignore_index)
 
     def forward(self, logits: torch.Tensor,
@@ -46,6 +45,11 @@ class PartialCrossEntropyLoss(nn.Module):
             raise ValueError('expected logits (B, C, H, W) and labels '
                              f'(B, H, W), got {tuple(logits.shape)} and '
                              f'{tuple(labels.shape)}')
+        if 0 <= self.ignore_index < logits.shape[1]:
+            raise ValueError(
+                f'ignore_index={self.ignore_index} is a class label of the '
+                f'{logits.shape[1]} logit maps: unlabelled pixels would be '
+                'trained as that class')
         labels = labels.long()
         per_pixel = F.cross_entropy(
             logits, labels, ignore_index=self.ignore_index, reduction='none')

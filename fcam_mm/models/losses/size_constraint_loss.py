@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 from fcam_mm.registry import MODELS
+from .utils import check_loss_weight
 
 
 def log_barrier_extension(z: torch.Tensor, t: float) -> torch.Tensor:
@@ -57,7 +58,8 @@ class AbsoluteSizeConstraintLoss(nn.Module):
     (F-CAM: from 1, ×1.01 per epoch, at most 10) through :meth:`set_t`.
 
     Args:
-        loss_weight (float): λ_asc (0.1 in the authors' CUB recipe); >= 0.
+        loss_weight (float): λ_asc (0.1 in the authors' CUB recipe); finite,
+            >= 0.
         t (float): initial barrier parameter, > 0.
 
     Shape:
@@ -67,10 +69,8 @@ class AbsoluteSizeConstraintLoss(nn.Module):
 
     def __init__(self, loss_weight: float = 0.1, t: float = 1.0):
         super().__init__()
-        if not loss_weight >= 0:
-            raise ValueError(f'loss_weight (λ_asc) must be >= 0, got '
-                             f'{loss_weight!r}')
-        self.loss_weight = float(loss_weight)
+        self.loss_weight = check_loss_weight('loss_weight (λ_asc)',
+                                             loss_weight)
         self.t = 1.0
         self.set_t(t)
 

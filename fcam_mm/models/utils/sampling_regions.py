@@ -175,6 +175,14 @@ def _check_int(name: str, value, minimum: int, odd: bool = False) -> None:
         raise ValueError(f'{name} must be {kind} >= {minimum}, got {value!r}')
 
 
+def _check_n_neg(n_neg) -> None:
+    if isinstance(n_neg, bool) or not isinstance(n_neg, (int, float)) \
+            or not 0.0 < float(n_neg) < 1.0:
+        raise ValueError('n_neg is the fraction of lowest-CAM pixels taken '
+                         f'as background and must be in (0, 1), got '
+                         f'{n_neg!r}')
+
+
 def sampling_regions(cams: torch.Tensor,
                      n_neg: float = 0.1,
                      erode_kernel: int = 11,
@@ -201,11 +209,7 @@ def sampling_regions(cams: torch.Tensor,
     if cams.dim() != 3:
         raise ValueError('cams must be (B, H, W) (or (B, 1, H, W)), got '
                          f'shape {tuple(cams.shape)}')
-    if isinstance(n_neg, bool) or not isinstance(n_neg, (int, float)) \
-            or not 0.0 < float(n_neg) < 1.0:
-        raise ValueError('n_neg is the fraction of lowest-CAM pixels taken '
-                         f'as background and must be in (0, 1), got '
-                         f'{n_neg!r}')
+    _check_n_neg(n_neg)
     _check_int('erode_kernel', erode_kernel, 1, odd=True)
     batch, height, width = cams.shape
     num = height * width
@@ -270,11 +274,10 @@ def sample_pseudo_labels(cams: torch.Tensor,
     Returns:
         Tensor: (B, H, W) int64 labels on ``cams``' device.
     """
-    _check_int('num_pos', num_pos, 0)
-    _check_int('num_neg', num_neg, 0)
-    _check_int('seed_size', seed_size, 1, odd=True)
-    if ignore_index in (0, 1):
-        raise ValueError('ignore_index must differ from the labels 0 and 1')
+    check_seed_cfg(
+        dict(n_neg=n_neg, num_pos=num_pos, num_neg=num_neg,
+             erode_kernel=erode_kernel, seed_size=seed_size,
+             ignore_index=ignore_index))
     positive, negative = sampling_regions(
         cams, n_neg=n_neg, erode_kernel=erode_kernel, generator=generator)
     batch, height, width = positive.shape
@@ -290,7 +293,38 @@ def sample_pseudo_labels(cams: torch.Tensor,
     return labels
 
 
+#: Keyword arguments of :func:`sample_pseudo_labels` a ``seed_cfg`` may set.
+SEED_CFG_KEYS = ('n_neg', 'num_pos', 'num_neg', 'erode_kernel', 'seed_size',
+                 'ignore_index')
+
+
+def check_seed_cfg(seed_cfg: dict) -> None:
+    """Raise a ``ValueError`` naming the key if ``seed_cfg`` (the keyword
+    arguments of :func:`sample_pseudo_labels`, e.g. a model's ``seed_cfg``)
+    has an unknown key or an invalid value: ``n_neg`` outside (0, 1),
+    negative ``num_pos``/``num_neg``, an even or < 1 ``erode_kernel`` /
+    ``seed_size``, or ``ignore_index`` equal to a label (0, 1).
+
+    Seeds are only sampled in stage 2; calling this where the model is
+    built reports a bad config before stage 1 trains, not epochs later.
+    """
+    unknown = sorted(set(seed_cfg) - set(SEED_CFG_KEYS))
+    if unknown:
+        raise ValueError(f'unknown seed_cfg key(s) {unknown}; the keys are '
+                         f'{", ".join(SEED_CFG_KEYS)}')
+    if 'n_neg' in seed_cfg:
+        _check_n_neg(seed_cfg['n_neg'])
+    for name, minimum, odd in (('num_pos', 0, False), ('num_neg', 0, False),
+                               ('erode_kernel', 1, True),
+                               ('seed_size', 1, True)):
+        if name in seed_cfg:
+            _check_int(name, seed_cfg[name], minimum, odd=odd)
+    if seed_cfg.get('ignore_index') in (0, 1):
+        raise ValueError('ignore_index must differ from the labels 0 and 1, '
+                         f'got {seed_cfg["ignore_index"]!r}')
+
+
 __all__ = [
-    'otsu_threshold', 'cam_to_uint8', 'sampling_regions',
+    'check_seed_cfg', 'SEED_CFG_KEYS', 'otsu_threshold', 'cam_to_uint8', 'sampling_regions',
     'sample_pseudo_labels', 'IGNORE_INDEX'
 ]
