@@ -14,6 +14,9 @@ default_hooks = dict(
         save_best='cam/MaxBoxAcc',
         rule='greater'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Stops at the first NaN/inf loss, naming the epoch, iteration and
+    # terms. A default hook, so the leaves' custom_hooks lists keep it.
+    check_invalid_loss=dict(type='CheckInvalidLossHook'),
     # tools/test.py --show-dir turns it on.
     visualization=dict(
         type='WSOLVisualizationHook', enable=False, map_keys=('cam', 'fcam'),
