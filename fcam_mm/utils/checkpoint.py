@@ -10,19 +10,26 @@ let a downloaded checkpoint run arbitrary code.
 
 mmengine's HTTP(S) loader goes through ``torch.hub.load_state_dict_from_url``
 whose default is ``weights_only=False``; it is replaced here by one that
-downloads, checks the ``-<sha256 prefix>`` in the file name, and loads with
-``weights_only=True``.
+downloads into the torch hub cache, checks the length and the
+``-<sha256 prefix>`` in the file name, and loads with ``weights_only=True``.
+The local loader also accepts a model name from ``model-index.yml``
+(``load_from='fcam_tinyresnet_synthetic'``), see
+:mod:`fcam_mm.apis.model_zoo`.
 """
+import hashlib
 import os
 import os.path as osp
 import pickle
-from typing import IO, Union
+import tempfile
+from http.client import HTTPException
+from typing import IO, Optional, Union
 from urllib.parse import urlparse
+from urllib.request import Request, urlopen
 
 import numpy as np
 import torch
 from mmengine.dist import get_dist_info
-from mmengine.logging import HistoryBuffer
+from mmengine.logging import HistoryBuffer, print_log
 from mmengine.runner import checkpoint as mmengine_checkpoint
 from mmengine.runner.checkpoint import CheckpointLoader
 
@@ -93,11 +100,59 @@ def safe_torch_load(f: Union[str, IO], map_location=None):
             'state_dict in a separate, trusted process.') from e
 
 
+class CheckpointDownloadError(RuntimeError):
+    """A download that failed, was cut short, or does not match its hash;
+    nothing is left in the cache."""
+
+
+#: Seconds without data before a download is abandoned.
+DOWNLOAD_TIMEOUT = 60
+
+
+def hash_prefix_of(filename: str) -> Optional[str]:
+    """The SHA-256 prefix in ``name-<hex>.ext`` (torch hub's convention,
+    ``torch.hub.HASH_REGEX``), or ``None``."""
+    match = torch.hub.HASH_REGEX.search(osp.basename(filename))
+    return match.group(1) if match and match.group(1) else None
+
+
+def sha256_of(path: str, chunk_size: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(chunk_size), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def verify_hash_prefix(path: str, source: Optional[str] = None) -> None:
+    """Refuse a file whose SHA-256 does not start with the prefix in its
+    name (no prefix: nothing to check)."""
+    prefix = hash_prefix_of(path)
+    if prefix is None:
+        return
+    digest = sha256_of(path)
+    if not digest.startswith(prefix):
+        raise CheckpointDownloadError(
+            f'{source or path}: SHA-256 {digest} does not start with '
+            f'{prefix!r}, the hash prefix in its file name; the file is '
+            'corrupt or not the published one, refused')
+
+
 def load_from_local(filename: str, map_location=None):
+    """A local file, or a model name from the model index (see
+    :func:`fcam_mm.apis.model_zoo.resolve_checkpoint`): its URL is
+    downloaded like any URL, its shipped file checked against the hash
+    prefix in its name."""
     filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    return safe_torch_load(filename, map_location=map_location)
+    if osp.isfile(filename):
+        return safe_torch_load(filename, map_location=map_location)
+    # Imported here: fcam_mm.apis imports this module.
+    from fcam_mm.apis.model_zoo import is_url, resolve_checkpoint
+    weights = resolve_checkpoint(filename)
+    if is_url(weights):
+        return load_from_http(weights, map_location=map_location)
+    verify_hash_prefix(weights, source=f'{weights} (model {filename!r})')
+    return safe_torch_load(weights, map_location=map_location)
 
 
 def _hub_checkpoint_dir() -> str:
@@ -106,22 +161,57 @@ def _hub_checkpoint_dir() -> str:
 
 def download_checkpoint(url: str, model_dir: str = None,
                         progress: bool = False) -> str:
-    """Download ``url`` into the torch hub cache unless already there.
+    """Download ``url`` into the torch hub cache unless already there, and
+    return the cached path.
 
-    A file named ``name-<hex>.ext`` must have a SHA-256 starting with
-    ``<hex>`` (torch hub's convention); torch writes to a temporary file and
-    moves it into place only after the check, so a failed or corrupt download
-    leaves nothing in the cache.
+    The file is written to a hidden ``.partial`` file in the cache folder
+    and moved into place only when complete: the byte count must equal the
+    server's ``Content-Length`` (a connection closed early is not an
+    error for ``urllib``, so it is checked here) and, for a file named
+    ``name-<hex>.ext``, its SHA-256 must start with ``<hex>``. Otherwise
+    :class:`CheckpointDownloadError` and nothing is left in the cache.
     """
     model_dir = model_dir or _hub_checkpoint_dir()
-    os.makedirs(model_dir, exist_ok=True)
     filename = osp.basename(urlparse(url).path)
+    if not filename:
+        raise CheckpointDownloadError(f'{url}: the URL names no file')
     cached = osp.join(model_dir, filename)
-    if not osp.exists(cached):
-        match = torch.hub.HASH_REGEX.search(filename)
-        hash_prefix = match.group(1) if match else None
-        torch.hub.download_url_to_file(
-            url, cached, hash_prefix, progress=progress)
+    if osp.exists(cached):
+        return cached
+    os.makedirs(model_dir, exist_ok=True)
+    prefix = hash_prefix_of(filename)
+    print_log(f'Downloading {url} to {cached}', logger='current')
+    fd, partial = tempfile.mkstemp(
+        prefix=f'.{filename}.', suffix='.partial', dir=model_dir)
+    try:
+        digest = hashlib.sha256()
+        received = 0
+        request = Request(url, headers={'User-Agent': 'fcam_mm'})
+        with os.fdopen(fd, 'wb') as out, urlopen(
+                request, timeout=DOWNLOAD_TIMEOUT) as response:
+            expected = response.headers.get('Content-Length')
+            for chunk in iter(lambda: response.read(1 << 20), b''):
+                out.write(chunk)
+                digest.update(chunk)
+                received += len(chunk)
+        if expected is not None and received != int(expected):
+            raise CheckpointDownloadError(
+                f'{url}: the download stopped after {received} of '
+                f'{expected} bytes (connection closed early); nothing was '
+                'cached, try again')
+        if prefix is not None and not digest.hexdigest().startswith(prefix):
+            raise CheckpointDownloadError(
+                f'{url}: SHA-256 {digest.hexdigest()} does not start with '
+                f'{prefix!r}, the hash prefix in its file name; refused and '
+                'not cached')
+        os.replace(partial, cached)
+    except (OSError, HTTPException) as e:
+        raise CheckpointDownloadError(
+            f'{url}: download failed ({type(e).__name__}: {e}); nothing '
+            'was cached') from e
+    finally:
+        if osp.exists(partial):
+            os.remove(partial)
     return cached
 
 

@@ -7,10 +7,13 @@ import torch
 from mmengine.config import Config
 from mmengine.runner.checkpoint import save_checkpoint
 
-from fcam_mm.apis import inference_localizer, init_localizer
+from fcam_mm.apis import (CheckpointMismatchError, ImageLoadError,
+                          inference_localizer, init_localizer)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join(REPO, 'configs', 'fcam', 'tinyresnet_synthetic.py')
+STAGE1_CONFIG = osp.join(REPO, 'configs', 'wsol',
+                         'cam_tinyresnet_synthetic.py')
 
 
 @pytest.fixture(scope='module')
@@ -90,7 +93,7 @@ def test_inference_on_path_and_array(checkpoint, tmp_path):
 def test_array_must_be_uint8_bgr(checkpoint):
     model = init_localizer(CONFIG, checkpoint[0],
                            cfg_options={'model.head.num_classes': 3})
-    with pytest.raises(ValueError, match='HxWx3 uint8'):
+    with pytest.raises(ImageLoadError, match='HxWx3 uint8'):
         inference_localizer(model, np.zeros((8, 8), np.float32))
 
 
@@ -99,3 +102,82 @@ def test_config_object_is_not_modified():
     before = cfg.pretty_text
     init_localizer(cfg, cfg_options={'model.head.num_classes': 4})
     assert cfg.pretty_text == before
+
+
+def test_scores_are_the_full_distribution(checkpoint, tmp_path):
+    model = init_localizer(CONFIG, checkpoint[0],
+                           cfg_options={'model.head.num_classes': 3})
+    path, _ = image_file(tmp_path)
+    result = inference_localizer(model, path, topk=3)
+    scores = result['scores']
+    assert scores.shape == (3, )
+    assert scores.sum() == pytest.approx(1.0, abs=1e-6)
+    # top-k is the sorted distribution, with the class names.
+    assert result['topk_labels'] == np.argsort(-scores).tolist()
+    np.testing.assert_allclose(result['topk_scores'], np.sort(scores)[::-1],
+                               rtol=1e-6)
+    assert result['topk_classes'] == [('a', 'b', 'c')[i]
+                                      for i in result['topk_labels']]
+    assert result['map_key'] == 'fcam'
+
+
+def test_image_smaller_than_the_network_input(checkpoint):
+    """The test pipeline resizes any image to the network's input; the maps,
+    box and mask come back at the image's own size."""
+    model = init_localizer(CONFIG, checkpoint[0],
+                           cfg_options={'model.head.num_classes': 3})
+    image = np.random.default_rng(0).integers(0, 256, (3, 5, 3), np.uint8)
+    result = inference_localizer(model, image)
+    assert result['fcam'].shape == (3, 5)
+    assert result['mask'].shape == (3, 5)
+    x0, y0, x1, y1 = result['box'].tolist()
+    assert 0 <= x0 <= x1 <= 4 and 0 <= y0 <= y1 <= 2
+    with pytest.raises(ImageLoadError, match='empty'):
+        inference_localizer(model, np.zeros((0, 4, 3), np.uint8))
+
+
+def test_unreadable_files_are_named(checkpoint, tmp_path):
+    model = init_localizer(CONFIG, checkpoint[0],
+                           cfg_options={'model.head.num_classes': 3})
+    text = tmp_path / 'notes.png'
+    text.write_text('not an image')
+    with pytest.raises(ImageLoadError,
+                       match=r'notes\.png: not a readable image'):
+        inference_localizer(model, str(text))
+    with pytest.raises(ImageLoadError, match=r'nothing\.png: no such file'):
+        inference_localizer(model, str(tmp_path / 'nothing.png'))
+
+
+def test_mismatched_checkpoint_names_the_keys(checkpoint, tmp_path):
+    path, _ = checkpoint
+    # Wrong number of classes: the head's shapes differ.
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'does not match the model of .*tinyresnet_'
+                       r'synthetic.py: 2 shape mismatches: head\.fc\.bias '
+                       r'\(checkpoint \(3,\), model \(10,\)\); head\.fc\.'
+                       r'weight \(checkpoint \(3, 128\), model \(10, 128\)\)'):
+        init_localizer(CONFIG, path)
+    # A stage-1 checkpoint in the F-CAM config: only the decoder is missing.
+    stage1 = init_localizer(STAGE1_CONFIG,
+                            cfg_options={'model.head.num_classes': 3})
+    stage1_path = str(tmp_path / 'stage1.pth')
+    save_checkpoint(dict(state_dict=stage1.state_dict()), stage1_path)
+    decoder_keys = [k for k in init_localizer(
+        CONFIG, cfg_options={'model.head.num_classes': 3}).state_dict()
+        if k.startswith('decoder.')]
+    with pytest.raises(CheckpointMismatchError,
+                       match=rf'{len(decoder_keys)} missing keys .*decoder\.'
+                       r'.*only the decoder is missing: a stage-1'):
+        init_localizer(CONFIG, stage1_path,
+                       cfg_options={'model.head.num_classes': 3})
+    # The other way round.
+    with pytest.raises(CheckpointMismatchError,
+                       match=r'unexpected keys .*only decoder keys are '
+                       'unexpected'):
+        init_localizer(STAGE1_CONFIG, path,
+                       cfg_options={'model.head.num_classes': 3})
+    # strict=False loads what matches (the classifier) and leaves the rest.
+    model = init_localizer(CONFIG, stage1_path, strict=False,
+                           cfg_options={'model.head.num_classes': 3})
+    for key, value in stage1.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key

@@ -1,11 +1,6 @@
 """Checkpoints load with weights_only=True and the mmengine allow-list."""
-import functools
-import hashlib
-import http.server
 import os
-import os.path as osp
 import shutil
-import threading
 
 import numpy as np
 import pytest
@@ -13,7 +8,9 @@ import torch
 from mmengine.logging import HistoryBuffer, MessageHub
 from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
 
-from fcam_mm.utils import UnsafeCheckpointError
+from fcam_mm.utils import (CheckpointDownloadError, UnsafeCheckpointError,
+                           verify_hash_prefix)
+from tests.test_apis.loopback_server import save_hash_named, serve_folder
 
 
 class RunsCode:
@@ -78,56 +75,98 @@ def test_getattr_is_only_allowed_for_history_buffer_methods(tmp_path):
         _load_checkpoint(path)
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def loopback_server(tmp_path):
+def served(tmp_path, monkeypatch):
+    """A loopback server over ``tmp_path/served`` and a fresh torch hub
+    cache; yields ``(root, base_url, server, cache_dir)``."""
     root = tmp_path / 'served'
     root.mkdir()
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, f'http://127.0.0.1:{server.server_address[1]}'
-    server.shutdown()
-    server.server_close()
-
-
-def test_http_checkpoint_is_downloaded_verified_and_cached(
-        tmp_path, loopback_server, monkeypatch):
-    root, url = loopback_server
     monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
-    plain = str(tmp_path / 'plain.pth')
-    save_checkpoint(mmengine_style_checkpoint(), plain)
-    digest = hashlib.sha256(open(plain, 'rb').read()).hexdigest()
-    good = f'model-{digest[:8]}.pth'
-    shutil.copy(plain, root / good)
+    with serve_folder(root) as (server, url):
+        yield root, url, server, tmp_path / 'torch_home' / 'hub' / \
+            'checkpoints'
+
+
+def cache_listing(cache_dir):
+    return sorted(os.listdir(cache_dir)) if cache_dir.is_dir() else []
+
+
+def test_http_checkpoint_is_downloaded_verified_and_cached(served):
+    root, url, server, cache_dir = served
+    good = save_hash_named(mmengine_style_checkpoint(), root, 'model')
     ckpt = _load_checkpoint(f'{url}/{good}', map_location='cpu')
     assert torch.equal(ckpt['state_dict']['w'], torch.arange(4.0))
-    cached = tmp_path / 'torch_home' / 'hub' / 'checkpoints' / good
-    assert cached.is_file()
-    # A second load is served from the cache, not the server.
-    (root / good).unlink()
-    _load_checkpoint(f'{url}/{good}', map_location='cpu')
+    assert cache_listing(cache_dir) == [good]
+    assert server.requests == [f'/{good}']
+    # The second load is a cache hit: no request reaches the server.
+    again = _load_checkpoint(f'{url}/{good}', map_location='cpu')
+    assert torch.equal(again['state_dict']['w'], torch.arange(4.0))
+    assert server.requests == [f'/{good}']
 
-    wrong = 'model-00000000.pth'
-    shutil.copy(plain, root / wrong)
-    with pytest.raises(RuntimeError, match='invalid hash value'):
+
+def test_hash_mismatch_is_refused_and_not_cached(served):
+    root, url, server, cache_dir = served
+    good = save_hash_named(mmengine_style_checkpoint(), root, 'model')
+    digest = good[len('model-'):-len('.pth')]
+    # Same bytes under a name whose prefix differs in its first digit.
+    wrong = 'model-{}{}.pth'.format('0' if digest[0] != '0' else '1',
+                                    digest[1:])
+    shutil.copy(root / good, root / wrong)
+    with pytest.raises(CheckpointDownloadError,
+                       match=r'does not start with .*hash prefix in its '
+                       r'file name; refused and not cached'):
         _load_checkpoint(f'{url}/{wrong}')
-    assert not osp.exists(
-        tmp_path / 'torch_home' / 'hub' / 'checkpoints' / wrong)
+    assert cache_listing(cache_dir) == []
 
 
-def test_http_pickled_callable_is_refused(tmp_path, loopback_server,
-                                          monkeypatch):
-    root, url = loopback_server
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+@pytest.mark.parametrize('hash_named', [True, False])
+def test_truncated_download_is_refused_and_not_cached(served, hash_named):
+    root, url, server, cache_dir = served
+    if hash_named:
+        name = save_hash_named(mmengine_style_checkpoint(), root, 'model')
+    else:
+        # Without a hash in the name only the length check can catch it.
+        name = 'model.pth'
+        save_checkpoint(mmengine_style_checkpoint(), str(root / name))
+    size = (root / name).stat().st_size
+    server.truncated.add(name)
+    with pytest.raises(CheckpointDownloadError,
+                       match=rf'stopped after {size // 2} of {size} bytes'):
+        _load_checkpoint(f'{url}/{name}')
+    # Neither the file nor a partial download is left behind.
+    assert cache_listing(cache_dir) == []
+    # Once the server behaves, the same URL downloads normally.
+    server.truncated.clear()
+    ckpt = _load_checkpoint(f'{url}/{name}', map_location='cpu')
+    assert torch.equal(ckpt['state_dict']['w'], torch.arange(4.0))
+    assert cache_listing(cache_dir) == [name]
+
+
+def test_http_error_is_reported_and_not_cached(served):
+    root, url, server, cache_dir = served
+    with pytest.raises(CheckpointDownloadError,
+                       match=r'missing-0123abcd\.pth: download failed '
+                       r'\(HTTPError: HTTP Error 404'):
+        _load_checkpoint(f'{url}/missing-0123abcd.pth')
+    assert cache_listing(cache_dir) == []
+
+
+def test_http_pickled_callable_is_refused(tmp_path, served):
+    root, url, server, cache_dir = served
     target = tmp_path / 'created_by_unpickling'
     torch.save(dict(payload=RunsCode(str(target))), root / 'evil.pth')
     with pytest.raises(UnsafeCheckpointError):
         _load_checkpoint(f'{url}/evil.pth')
     assert not target.exists()
+
+
+def test_verify_hash_prefix_on_local_files(tmp_path):
+    name = save_hash_named(mmengine_style_checkpoint(), tmp_path, 'model')
+    verify_hash_prefix(str(tmp_path / name))
+    with open(tmp_path / name, 'ab') as f:
+        f.write(b'tampered')
+    with pytest.raises(CheckpointDownloadError, match='does not start with'):
+        verify_hash_prefix(str(tmp_path / name))
+    # No hash in the name: nothing to check.
+    shutil.copy(tmp_path / name, tmp_path / 'plain.pth')
+    verify_hash_prefix(str(tmp_path / 'plain.pth'))

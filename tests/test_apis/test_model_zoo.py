@@ -1,0 +1,252 @@
+"""Model names from model-index.yml: parsing, lookup, and loading by name
+through every entry point (mmengine's loader, init_cfg, init_localizer)."""
+import os
+import os.path as osp
+import re
+
+import pytest
+import torch
+import yaml
+from mmengine.config import Config
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from fcam_mm.apis import (NoWeightsError, UnknownModelError, get_model,
+                          init_localizer, list_models, load_model_index)
+from fcam_mm.apis.model_zoo import ModelIndexError, default_index_path
+from fcam_mm.registry import MODELS
+from fcam_mm.utils import CheckpointDownloadError
+from .loopback_server import save_hash_named, serve_folder
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIG = osp.join(REPO, 'configs', 'fcam', 'tinyresnet_synthetic.py')
+HASH_NAME = re.compile(r'-[0-9a-f]{8,}\.pth$')
+
+
+@pytest.fixture(scope='module')
+def trained_state():
+    """A 3-class F-CAM model with perturbed weights, and its checkpoint
+    dict (with class names, as the Runner saves them)."""
+    model = init_localizer(CONFIG, cfg_options={'model.head.num_classes': 3})
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    return state, dict(state_dict=state,
+                       meta=dict(dataset_meta=dict(classes=('a', 'b', 'c'))))
+
+
+def write_zoo(root, checkpoint, weights_url=None):
+    """A model index in ``root`` in the repository's layout: the root file
+    imports ``configs/demo/metafile.yml``; one model ships its weights as a
+    file, one has a URL, one none."""
+    (root / 'configs' / 'demo').mkdir(parents=True)
+    (root / 'checkpoints').mkdir()
+    (root / 'configs' / 'demo' / 'tiny3.py').write_text(
+        f'_base_ = {CONFIG!r}\nmodel = dict(head=dict(num_classes=3))\n')
+    shipped = save_hash_named(checkpoint, root / 'checkpoints', 'demo_local')
+    models = [
+        dict(Name='demo_local', Config='configs/demo/tiny3.py',
+             Weights=f'checkpoints/{shipped}'),
+        dict(Name='demo_null', Config='configs/demo/tiny3.py', Weights=None),
+    ]
+    if weights_url:
+        models.append(dict(Name='demo_url', Config='configs/demo/tiny3.py',
+                           Weights=weights_url))
+    for item in models:
+        item['In Collection'] = 'Demo'
+    (root / 'configs' / 'demo' / 'metafile.yml').write_text(
+        yaml.safe_dump(dict(Collections=[dict(Name='Demo')], Models=models),
+                       sort_keys=False))
+    (root / 'model-index.yml').write_text(
+        yaml.safe_dump(dict(Import=['configs/demo/metafile.yml'])))
+    return str(root / 'model-index.yml'), shipped
+
+
+def assert_state_equal(model, state):
+    own = model.state_dict()
+    assert set(own) == set(state)
+    for key, value in state.items():
+        assert torch.equal(own[key], value), key
+
+
+# -- the repository's own index --------------------------------------------
+def test_repository_index_entries_are_usable():
+    entries = load_model_index(osp.join(REPO, 'model-index.yml'))
+    assert 'fcam_tinyresnet_synthetic' in entries
+    for name, entry in entries.items():
+        assert name == name.lower(), 'mim lower-cases names'
+        assert osp.isfile(entry.config), (name, entry.config)
+        if entry.weights is not None:
+            # Published weights follow the name-<sha256 prefix>.pth rule.
+            assert HASH_NAME.search(entry.weights), entry.weights
+            if not entry.weights.startswith(('http://', 'https://')):
+                assert osp.isfile(entry.weights), entry.weights
+        for result in entry.results:
+            assert {'Task', 'Dataset', 'Metrics'} <= set(result), name
+            assert all(isinstance(v, (int, float))
+                       for v in result['Metrics'].values()), name
+
+
+def test_mims_parser_reads_the_same_index():
+    """mim reads the index with the model-index package; it must see the
+    same names, configs and weights as fcam_mm does."""
+    modelindex = pytest.importorskip('modelindex.load_model_index')
+    path = osp.join(REPO, 'model-index.yml')
+    parsed = modelindex.load(path)
+    ours = load_model_index(path)
+    assert sorted(m.name for m in parsed.models) == sorted(ours)
+    for model in parsed.models:
+        assert osp.join(REPO, model.config) == ours[model.name].config
+        theirs = model.weights
+        if theirs is not None and not theirs.startswith('http'):
+            theirs = osp.join(REPO, theirs)
+        assert theirs == ours[model.name].weights
+
+
+def test_packaged_index_is_the_default():
+    packaged = osp.join(REPO, 'fcam_mm', '.mim', 'model-index.yml')
+    expected = packaged if osp.isfile(packaged) else osp.join(
+        REPO, 'model-index.yml')
+    assert default_index_path() == expected
+
+
+# -- parsing and lookup -----------------------------------------------------
+def test_index_paths_resolve_against_the_root(tmp_path, trained_state):
+    index, shipped = write_zoo(tmp_path, trained_state[1],
+                               'https://example.invalid/w-0123abcd.pth')
+    entries = load_model_index(index)
+    assert list_models(index) == ['demo_local', 'demo_null', 'demo_url']
+    local = entries['demo_local']
+    assert local.config == str(tmp_path / 'configs' / 'demo' / 'tiny3.py')
+    assert local.weights == str(tmp_path / 'checkpoints' / shipped)
+    assert local.metafile == str(tmp_path / 'configs' / 'demo' /
+                                 'metafile.yml')
+    assert local.collection == 'Demo'
+    assert entries['demo_null'].weights is None
+    assert entries['demo_url'].weights == \
+        'https://example.invalid/w-0123abcd.pth'
+
+
+def test_unknown_name_lists_close_names(tmp_path, trained_state):
+    index, _ = write_zoo(tmp_path, trained_state[1])
+    with pytest.raises(UnknownModelError,
+                       match=r"'demo_locl' is not an existing file and not a "
+                       r'model name in .*model-index.yml \(close names: '
+                       r'demo_local'):
+        get_model('demo_locl', index)
+    with pytest.raises(UnknownModelError,
+                       match=r'the index has: demo_local, demo_null'):
+        get_model('resnet50', index)
+
+
+@pytest.mark.parametrize('models, message', [
+    ([dict(Name='a', Config='c.py'), dict(Name='a', Config='d.py')],
+     r"model name 'a' is defined twice: in .*metafile.yml and in "
+     r'.*metafile.yml'),
+    ([dict(Name='a')], r"metafile.yml: model .* has no Config"),
+    ([dict(Name='a', Config='c.py', **{'In Collection': 'Nope'})],
+     r"In Collection 'Nope', which no Collections list defines"),
+    ([dict(Name='a', Config='c.py', Weights=['x', 'y'])],
+     r'Weights of .a. must be a URL, a path relative to'),
+])
+def test_malformed_index_is_named(tmp_path, models, message):
+    (tmp_path / 'metafile.yml').write_text(yaml.safe_dump(dict(
+        Models=models)))
+    (tmp_path / 'model-index.yml').write_text('Import:\n  - metafile.yml\n')
+    with pytest.raises(ModelIndexError, match=message):
+        load_model_index(str(tmp_path / 'model-index.yml'))
+
+
+def test_missing_import_is_named(tmp_path):
+    (tmp_path / 'model-index.yml').write_text('Import:\n  - nowhere.yml\n')
+    with pytest.raises(ModelIndexError, match=r"Import 'nowhere.yml' -> "
+                       r'.*nowhere.yml does not exist'):
+        load_model_index(str(tmp_path / 'model-index.yml'))
+
+
+# -- loading by name --------------------------------------------------------
+def test_name_loads_through_mmengine_and_init_cfg(tmp_path, trained_state,
+                                                  monkeypatch):
+    state, checkpoint = trained_state
+    index, _ = write_zoo(tmp_path, checkpoint)
+    monkeypatch.setenv('FCAM_MM_MODEL_INDEX', index)
+    # What Runner(load_from=NAME) and tools/test.py CONFIG NAME call.
+    ckpt = _load_checkpoint('demo_local', map_location='cpu')
+    assert ckpt['meta']['dataset_meta']['classes'] == ('a', 'b', 'c')
+    # init_cfg=dict(type='Pretrained', checkpoint=NAME).
+    cfg = Config.fromfile(str(tmp_path / 'configs' / 'demo' / 'tiny3.py'))
+    cfg.model.init_cfg = dict(type='Pretrained', checkpoint='demo_local')
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    assert_state_equal(model, state)
+
+
+def test_init_localizer_by_name(tmp_path, trained_state, monkeypatch):
+    state, checkpoint = trained_state
+    index, _ = write_zoo(tmp_path, checkpoint)
+    monkeypatch.setenv('FCAM_MM_MODEL_INDEX', index)
+    model = init_localizer('demo_local')
+    assert_state_equal(model, state)
+    assert model.dataset_meta['classes'] == ('a', 'b', 'c')
+    assert model.cfg.model.head.num_classes == 3
+    # A name for the config, a path for the weights.
+    path = str(tmp_path / 'other.pth')
+    torch.save(checkpoint, path)
+    assert_state_equal(init_localizer('demo_null', path), state)
+    with pytest.raises(NoWeightsError,
+                       match=r"'demo_null' has no published weights "
+                       r'\(Weights: null in .*metafile.yml\)'):
+        init_localizer('demo_null')
+
+
+def test_shipped_weights_are_hash_checked(tmp_path, trained_state,
+                                          monkeypatch):
+    index, shipped = write_zoo(tmp_path, trained_state[1])
+    monkeypatch.setenv('FCAM_MM_MODEL_INDEX', index)
+    with open(tmp_path / 'checkpoints' / shipped, 'r+b') as f:
+        f.seek(100)
+        f.write(b'\0' * 8)
+    with pytest.raises(CheckpointDownloadError,
+                       match=r"model 'demo_local'.*does not start with"):
+        init_localizer('demo_local')
+    os.remove(tmp_path / 'checkpoints' / shipped)
+    with pytest.raises(FileNotFoundError,
+                       match=r'its Weights file .* is missing'):
+        init_localizer('demo_local')
+
+
+def test_url_weights_are_downloaded_once(tmp_path, trained_state,
+                                         monkeypatch):
+    state, checkpoint = trained_state
+    served = tmp_path / 'served'
+    served.mkdir()
+    name = save_hash_named(checkpoint, served, 'demo_url')
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    with serve_folder(served) as (server, url):
+        index, _ = write_zoo(tmp_path / 'zoo', checkpoint, f'{url}/{name}')
+        monkeypatch.setenv('FCAM_MM_MODEL_INDEX', index)
+        assert_state_equal(init_localizer('demo_url'), state)
+        assert_state_equal(init_localizer('demo_url'), state)
+        assert server.requests == [f'/{name}']
+    assert (tmp_path / 'torch_home' / 'hub' / 'checkpoints' / name).is_file()
+
+
+def test_paths_are_never_taken_for_names(tmp_path, trained_state,
+                                         monkeypatch):
+    index, _ = write_zoo(tmp_path, trained_state[1])
+    monkeypatch.setenv('FCAM_MM_MODEL_INDEX', index)
+    with pytest.raises(FileNotFoundError,
+                       match=r'checkpoint work_dirs/x/demo_local can not be '
+                       'found'):
+        _load_checkpoint('work_dirs/x/demo_local')
+    with pytest.raises(FileNotFoundError,
+                       match=r'config file configs/demo_local.py does not '
+                       'exist'):
+        init_localizer('configs/demo_local.py')
+    # A bare file name that does not exist is looked up, then reported
+    # with both readings.
+    with pytest.raises(UnknownModelError,
+                       match=r"'epoch_3.pth' is not an existing file and not "
+                       'a model name'):
+        _load_checkpoint('epoch_3.pth')
