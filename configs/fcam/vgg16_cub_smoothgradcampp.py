@@ -1,0 +1,4 @@
+# F-CAM on CUB-200-2011 with VGG16 and Smooth Grad-CAM++: the CAM method
+# selects the stage-1 classifier and makes the stage-2 pseudo-labels.
+_base_ = ['./vgg16_cub.py']
+model = dict(cam=dict(type='SmoothGradCAMPlusPlus'))
