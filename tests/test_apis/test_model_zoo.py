@@ -15,52 +15,18 @@ from fcam_mm.apis import (NoWeightsError, UnknownModelError, get_model,
 from fcam_mm.apis.model_zoo import ModelIndexError, default_index_path
 from fcam_mm.registry import MODELS
 from fcam_mm.utils import CheckpointDownloadError
-from .loopback_server import save_hash_named, serve_folder
+from .zoo_helpers import (perturbed_checkpoint, save_hash_named,
+                          serve_folder, write_zoo)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG = osp.join(REPO, 'configs', 'fcam', 'tinyresnet_synthetic.py')
-HASH_NAME = re.compile(r'-[0-9a-f]{8,}\.pth$')
 
 
 @pytest.fixture(scope='module')
 def trained_state():
-    """A 3-class F-CAM model with perturbed weights, and its checkpoint
-    dict (with class names, as the Runner saves them)."""
-    model = init_localizer(CONFIG, cfg_options={'model.head.num_classes': 3})
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.add_(torch.randn_like(p) * 0.01)
-    state = {k: v.clone() for k, v in model.state_dict().items()}
-    return state, dict(state_dict=state,
-                       meta=dict(dataset_meta=dict(classes=('a', 'b', 'c'))))
+    return perturbed_checkpoint()
 
 
-def write_zoo(root, checkpoint, weights_url=None):
-    """A model index in ``root`` in the repository's layout: the root file
-    imports ``configs/demo/metafile.yml``; one model ships its weights as a
-    file, one has a URL, one none."""
-    (root / 'configs' / 'demo').mkdir(parents=True)
-    (root / 'checkpoints').mkdir()
-    (root / 'configs' / 'demo' / 'tiny3.py').write_text(
-        f'_base_ = {CONFIG!r}\nmodel = dict(head=dict(num_classes=3))\n')
-    shipped = save_hash_named(checkpoint, root / 'checkpoints', 'demo_local')
-    models = [
-        dict(Name='demo_local', Config='configs/demo/tiny3.py',
-             Weights=f'checkpoints/{shipped}'),
-        dict(Name='demo_null', Config='configs/demo/tiny3.py', Weights=None),
-    ]
-    if weights_url:
-        models.append(dict(Name='demo_url', Config='configs/demo/tiny3.py',
-                           Weights=weights_url))
-    for item in models:
-        item['In Collection'] = 'Demo'
-    (root / 'configs' / 'demo' / 'metafile.yml').write_text(
-        yaml.safe_dump(dict(Collections=[dict(Name='Demo')], Models=models),
-                       sort_keys=False))
-    (root / 'model-index.yml').write_text(
-        yaml.safe_dump(dict(Import=['configs/demo/metafile.yml'])))
-    return str(root / 'model-index.yml'), shipped
+HASH_NAME = re.compile(r'-[0-9a-f]{8,}\.pth$')
 
 
 def assert_state_equal(model, state):

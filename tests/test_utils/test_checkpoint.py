@@ -10,7 +10,7 @@ from mmengine.runner.checkpoint import _load_checkpoint, save_checkpoint
 
 from fcam_mm.utils import (CheckpointDownloadError, UnsafeCheckpointError,
                            verify_hash_prefix)
-from tests.test_apis.loopback_server import save_hash_named, serve_folder
+from tests.test_apis.zoo_helpers import save_hash_named, serve_folder
 
 
 class RunsCode:
