@@ -93,6 +93,15 @@ def timed(fn, device, repeat):
     return statistics.median(times), min(times)
 
 
+def per_image(fn, num):
+    """A callable that runs ``fn(i)`` for every image ``i < num``, one
+    call per image."""
+    def run():
+        for i in range(num):
+            fn(i)
+    return run
+
+
 def parse_method(spec):
     """``'Type'`` or ``'Type:key=value,key=value'`` → a CAM config."""
     name, _, options = spec.partition(':')
@@ -119,12 +128,6 @@ def benchmark(args):
         images = torch.randn(num, 3, args.size, args.size, device=device)
         targets = torch.randint(args.num_classes, (num, ), device=device)
 
-        def per_image(fn):
-            def run():
-                for i in range(num):
-                    fn(i)
-            return run
-
         def row(method, batched, single):
             entry = dict(
                 backbone=backbone, method=method,
@@ -145,8 +148,8 @@ def benchmark(args):
                        for i in range(num)]
             row('forward',
                 timed(lambda: model(images), device, args.repeat),
-                timed(per_image(lambda i: model(images[i:i + 1])), device,
-                      args.repeat))
+                timed(per_image(lambda i: model(images[i:i + 1]), num),
+                      device, args.repeat))
             for method in args.methods:
                 cam = MODELS.build(parse_method(method))
                 batched = timed(
@@ -155,7 +158,7 @@ def benchmark(args):
                 single = timed(per_image(
                     lambda i: full_size_maps(
                         cam, model, images[i:i + 1], targets[i:i + 1],
-                        singles[i])), device, args.repeat)
+                        singles[i]), num), device, args.repeat)
                 row(method, batched, single)
     return results
 

@@ -2,11 +2,15 @@
 
     python tools/analysis_tools/benchmark_crf.py            # full run
     python tools/analysis_tools/benchmark_crf.py --quick    # smaller sizes
+    python tools/analysis_tools/benchmark_crf.py --out crf.json
+
+``tools/analysis_tools/benchmark.py crf`` runs it with the CRF settings of
+an F-CAM config (``--sigma-rgb``, ``--sigma-xy``, ``--scales``).
 
 Measures, for a batch of ``--batch`` images (default 32, F-CAM's):
 
-1. lattice loss forward+backward at 224×224 (scale 1.0 and 0.5), with the
-   lattice build / filter split, and its peak extra memory;
+1. lattice loss forward+backward at 224×224 (``--scales``, default 1.0 and
+   0.5), with the lattice build / filter split, and its peak extra memory;
 2. exact dense loss forward+backward on sizes where it is affordable
    (32², 48², 64²), the lattice on the same sizes, and the O(N²)
    extrapolation of the exact loss to 224²;
@@ -124,6 +128,8 @@ def child(task):
     result = dict(task)
     if task['kind'] in ('lattice', 'exact'):
         loss_fn = DenseCRFLoss(scale_factor=task.get('scale', 1.0),
+                               sigma_rgb=task['sigma_rgb'],
+                               sigma_xy=task['sigma_xy'],
                                backend=task['kind'])
         times = []
         for _ in range(task['repeat'] + 1):  # the first run warms up
@@ -148,7 +154,8 @@ def child(task):
                                       mode='bilinear', align_corners=False)
             _sync(device)
             t0 = time.perf_counter()
-            lat = PermutohedralLattice(image_features(im, 15.0, 100.0 * s))
+            lat = PermutohedralLattice(image_features(
+                im, task['sigma_rgb'], task['sigma_xy'] * s))
             _sync(device)
             t1 = time.perf_counter()
             lat.filter(probs)
@@ -161,9 +168,10 @@ def child(task):
         probs = logits.softmax(1).double()
         images = images.double()
         out = {}
-        for sxy in (100.0, 100.0 * size / 224):
-            ex = exact_dense_gaussian_filter(probs, images, 15.0, sxy)
-            ap = dense_gaussian_filter(probs, images, 15.0, sxy)
+        srgb = task['sigma_rgb']
+        for sxy in (task['sigma_xy'], task['sigma_xy'] * size / 224):
+            ex = exact_dense_gaussian_filter(probs, images, srgb, sxy)
+            ap = dense_gaussian_filter(probs, images, srgb, sxy)
             k = ((ap * ex).sum() / (ex * ex).sum()).item()
             r_ex = (ex * (1 - probs)).flatten(1).sum(1)
             r_ap = (ap * (1 - probs)).flatten(1).sum(1)
@@ -178,8 +186,9 @@ def child(task):
         probs = logits.softmax(1)
         vals = {}
         for s in (1.0, 0.5):
-            vals[s] = DenseCRFLoss(loss_weight=1.0, scale_factor=s)(
-                probs, images).item()
+            vals[s] = DenseCRFLoss(
+                loss_weight=1.0, scale_factor=s, sigma_rgb=task['sigma_rgb'],
+                sigma_xy=task['sigma_xy'])(probs, images).item()
         result['r1'], result['r05'] = vals[1.0], vals[0.5]
     print('RESULT ' + json.dumps(result))
 
@@ -202,7 +211,7 @@ def slope(xs, ys):
         (a - mx)**2 for a in lx)
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--batch', type=int, default=32)
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available()
@@ -211,11 +220,27 @@ def main():
                         default='photo')
     parser.add_argument('--repeat', type=int, default=3)
     parser.add_argument('--quick', action='store_true')
+    parser.add_argument('--sigma-rgb', type=float, default=15.0)
+    parser.add_argument('--sigma-xy', type=float, default=100.0,
+                        help='in pixels of the input resolution')
+    parser.add_argument('--scales', type=float, nargs='+',
+                        default=[1.0, 0.5],
+                        help='CRF scale factors of section 1')
+    parser.add_argument('--size', type=int, default=None,
+                        help='input size of sections 1 and 4 (default 224, '
+                        '160 with --quick)')
+    parser.add_argument('--out', help='write the results as JSON')
     parser.add_argument('--child', help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    """Run the benchmark, print its tables and return the measurements
+    (the JSON of ``--out``)."""
+    args = parse_args(argv)
     if args.child:
         child(json.loads(args.child))
-        return
+        return None
     threads = torch.get_num_threads()
     cpu = platform.processor() or platform.machine()
     try:
@@ -230,20 +255,25 @@ def main():
           f'threads, batch {args.batch}, {args.images} images, median of '
           f'{args.repeat}')
     base = dict(device=args.device, batch=args.batch, images=args.images,
-                repeat=args.repeat)
-    big = 160 if args.quick else 224
+                repeat=args.repeat, sigma_rgb=args.sigma_rgb,
+                sigma_xy=args.sigma_xy)
+    big = args.size or (160 if args.quick else 224)
+    results = dict(settings=dict(base, device_name=dev_name,
+                                 threads=threads, size=big),
+                   lattice=[], exact=[], scaling=[])
 
-    print('\n## 1. lattice loss, forward + backward, F-CAM settings '
-          '(σ_rgb 15, σ_xy 100)')
+    print(f'\n## 1. lattice loss, forward + backward (σ_rgb '
+          f'{args.sigma_rgb:g}, σ_xy {args.sigma_xy:g})')
     print('| input | scale | pixels/batch | time (s), median / min '
           '| build (s) | 1 filter (s) | lattice points '
           '| peak extra memory (MiB) |')
     print('|---|---|---|---|---|---|---|---|')
     main_res = {}
-    for scale in (1.0, 0.5):
+    for scale in args.scales:
         r = run_child(dict(base, kind='lattice', size=big, scale=scale),
                       threads)
         main_res[scale] = r
+        results['lattice'].append(r)
         px = args.batch * int(big * scale)**2
         print(f'| {args.batch}×2×{big}×{big} | {scale} | {px:,} | '
               f'{r["time_s"]:.3f} / {r["min_s"]:.3f} | {r["build_s"]:.3f} | '
@@ -261,20 +291,26 @@ def main():
         lt = run_child(dict(base, kind='lattice', size=size), threads)
         ex_t.append(e['time_s'])
         ex_n.append(size * size)
+        results['exact'].append(dict(exact=e, lattice=lt))
         print(f'| {size}×{size} | {args.batch * size * size:,} | '
               f'{e["time_s"]:.3f} | {e["peak_mib"]:.0f} | {lt["time_s"]:.3f} '
               f'| {lt["peak_mib"]:.0f} | {e["time_s"] / lt["time_s"]:.1f}× |')
     p = slope(ex_n, ex_t)
     extrap = ex_t[-1] * (big * big / ex_n[-1])**2
     w_gib = args.batch * (big * big)**2 * 4 / 2**30
+    first = main_res[args.scales[0]]
+    results['exact_fit'] = dict(
+        exponent=p, extrapolated_s=extrap, size=big, scale=args.scales[0],
+        vs_lattice=extrap / first['time_s'], w_float32_gib=w_gib)
     print(f'\nexact time ∝ N^{p:.2f} over these sizes; O(N²) extrapolation '
           f'to {big}×{big}: {extrap:,.0f} s per batch '
-          f'({extrap / main_res[1.0]["time_s"]:,.0f}× the lattice); storing '
+          f'({extrap / first["time_s"]:,.0f}× the lattice at scale '
+          f'{args.scales[0]:g}); storing '
           f'W in float32 would need {w_gib:,.0f} GiB per batch '
           f'({w_gib / args.batch:.1f} GiB per image).')
 
     print('\n## 3. lattice scaling with the number of pixels '
-          '(σ_xy 100 at every size)')
+          f'(σ_xy {args.sigma_xy:g} at every size)')
     print('| size | pixels/batch | time (s), median / min | µs / pixel (min) '
           '| peak extra memory (MiB) | bytes / pixel |')
     print('|---|---|---|---|---|---|')
@@ -286,10 +322,12 @@ def main():
         xs.append(px)
         ts.append(r['min_s'])
         ms.append(max(r['peak_mib'], 1e-3))
+        results['scaling'].append(r)
         print(f'| {size}×{size} | {px:,} | {r["time_s"]:.3f} / '
               f'{r["min_s"]:.3f} | {r["min_s"] / px * 1e6:.2f} | '
               f'{r["peak_mib"]:.0f} | '
               f'{r["peak_mib"] * 2**20 / px:.0f} |')
+    results['scaling_slopes'] = dict(time=slope(xs, ts), memory=slope(xs, ms))
     print(f'\nlog-log slope: time (min) ∝ pixels^{slope(xs, ts):.2f}, '
           f'memory ∝ pixels^{slope(xs, ms):.2f}')
 
@@ -297,6 +335,7 @@ def main():
     size = 48 if args.quick else 64
     acc = run_child(dict(base, kind='accuracy', size=size,
                          batch=min(args.batch, 8)), threads)['accuracy']
+    results['accuracy'] = dict(size=size, by_sigma_xy=acc)
     print('| size | σ_xy | rel. error ‖W̃S−WS‖/‖WS‖ | best scale k | error '
           'after k | R lattice / R exact (per image) |')
     print('|---|---|---|---|---|---|')
@@ -305,9 +344,15 @@ def main():
               f'| {a["rel_after_scale"]:.3f} | {a["loss_ratio_min"]:.3f}–'
               f'{a["loss_ratio_max"]:.3f} |')
     r = run_child(dict(base, kind='scale_ratio', size=big), threads)
+    results['scale_ratio'] = dict(r1=r['r1'], r05=r['r05'],
+                                  ratio=r['r1'] / r['r05'])
     print(f'\nR(scale 1.0) / R(scale 0.5) at {big}×{big}: '
           f'{r["r1"] / r["r05"]:.1f} (s⁻⁴ = 16); λ·R(scale 1.0)/B with λ = '
           f'2e-9: {2e-9 * r["r1"]:.4f}')
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(results, f, indent=1)
+    return results
 
 
 if __name__ == '__main__':
