@@ -22,6 +22,12 @@ def parse_args(argv=None):
     parser.add_argument(
         '--out', help='dump the per-image predictions to this pickle file')
     parser.add_argument(
+        '--out-curves',
+        help='write the curves of the localization metrics (accuracy vs '
+        'tau, PR curve, activation histograms) as {prefix}_box_curves.npz / '
+        '{prefix}_pixel_curves.npz into this folder, for '
+        'tools/analysis_tools/plot_curves.py')
+    parser.add_argument(
         '--show-dir',
         help='write visualizations into this folder (inside the work dir)')
     parser.add_argument(
@@ -63,6 +69,20 @@ def merge_args(cfg, args):
     return cfg
 
 
+def dump_curves_to(metrics, out_dir, config):
+    """Point every curve-collecting test metric at ``out_dir``."""
+    from fcam_mm.evaluation.metrics import WSOLBaseMetric
+    collectors = [m for m in metrics
+                  if isinstance(m, WSOLBaseMetric) and m.collect_curves]
+    if not collectors:
+        raise ValueError(
+            f'--out-curves: no metric of the test_evaluator of {config} '
+            'collects curves (BoxLocalizationMetric / PixelLocalizationMetric '
+            'with collect_curves=True)')
+    for metric in collectors:
+        metric.out_dir = osp.abspath(out_dir)
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
@@ -76,6 +96,9 @@ def main(argv=None):
         mmengine.mkdir_or_exist(osp.dirname(osp.abspath(args.out)))
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
+    if args.out_curves is not None:
+        dump_curves_to(runner.test_evaluator.metrics, args.out_curves,
+                       args.config)
     metrics = runner.test()
     teardown_distributed()
     return metrics

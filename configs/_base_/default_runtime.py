@@ -17,10 +17,11 @@ default_hooks = dict(
     # Stops at the first NaN/inf loss, naming the epoch, iteration and
     # terms. A default hook, so the leaves' custom_hooks lists keep it.
     check_invalid_loss=dict(type='CheckInvalidLossHook'),
-    # tools/test.py --show-dir turns it on.
+    # tools/test.py --show-dir turns it on; tau: the one the test metrics
+    # select for each map (docs/visualization.md).
     visualization=dict(
         type='WSOLVisualizationHook', enable=False, map_keys=('cam', 'fcam'),
-        box_threshold=None),
+        threshold='best', style='auto'),
 )
 
 env_cfg = dict(

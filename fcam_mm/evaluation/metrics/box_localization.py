@@ -91,7 +91,8 @@ class BoxLocalizationMetric(WSOLBaseMetric):
             once from the component trees) or ``'contours'`` (one
             ``cv2.findContours`` per distinct foreground). Same results.
         collect_curves (bool): keep the accuracy-vs-tau curves and the
-            histogram of the quantised maps in ``self.curves``.
+            histograms of the quantised maps (every pixel, and the pixels
+            inside / outside the union of the GT boxes) in ``self.curves``.
         out_dir (str, optional): also write them to
             ``{out_dir}/{prefix}_box_curves.npz``.
         prefix (str, optional): defaults to ``'loc'``.
@@ -155,7 +156,8 @@ class BoxLocalizationMetric(WSOLBaseMetric):
             correct=np.zeros((n_modes, n_tau), np.int64),
             num=np.zeros(1, np.int64),
             degenerate=np.zeros(1, np.int64),
-            quantized_hist=np.zeros(256, np.int64))
+            quantized_hist=np.zeros(256, np.int64),
+            quantized_hist_in_box=np.zeros(256, np.int64))
         for k in self.topk:
             sums[f'top{k}'] = np.zeros((n_modes, n_tau), np.int64)
         return sums
@@ -170,6 +172,7 @@ class BoxLocalizationMetric(WSOLBaseMetric):
         sums['degenerate'] += stats['degenerate']
         if stats['hist'] is not None:
             sums['quantized_hist'] += stats['hist']
+            sums['quantized_hist_in_box'] += stats['hist_in_box']
 
     def sample_stats(self, sample: dict) -> dict:
         """The statistics of one data sample (public for tools/tests)."""
@@ -197,12 +200,19 @@ class BoxLocalizationMetric(WSOLBaseMetric):
             label = as_label(get_sample_key(sample, 'gt_label', name))
             rank = target_rank(
                 get_sample_key(sample, 'pred_score', name), label)
-        hist = None
+        hist = hist_in_box = None
         if self.collect_curves:
             hist = cv2.calcHist([quantized], [0], None, [256],
                                 [0, 256]).ravel().astype(np.int64)
+            # Fig. 6 split by the union of the GT boxes (inclusive corners)
+            in_box = np.zeros(quantized.shape, np.uint8)
+            for x0, y0, x1, y1 in gt:
+                in_box[y0:y1 + 1, x0:x1 + 1] = 1
+            hist_in_box = cv2.calcHist([quantized], [0], in_box, [256],
+                                       [0, 256]).ravel().astype(np.int64)
         return dict(correct=correct, levels=self._levels(int(quantized.max())),
-                    rank=rank, degenerate=int(degenerate), hist=hist)
+                    rank=rank, degenerate=int(degenerate), hist=hist,
+                    hist_in_box=hist_in_box)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Turn each sample into its sufficient statistics."""
@@ -242,6 +252,9 @@ class BoxLocalizationMetric(WSOLBaseMetric):
                 thresholds=self.thresholds,
                 accuracy=accuracy[0],
                 quantized_hist=results['quantized_hist'],
+                quantized_hist_in_box=results['quantized_hist_in_box'],
+                quantized_hist_out_box=(results['quantized_hist'] -
+                                        results['quantized_hist_in_box']),
                 num_images=results['num'],
                 num_degenerate=results['degenerate'])
             for i, t in enumerate(self.iou_thresholds, start=1):
