@@ -9,7 +9,8 @@ import sys
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
-MIM_FILES = ['configs', 'tools', 'model-index.yml']
+# checkpoints/: the small demo weights model-index.yml may point to.
+MIM_FILES = ['configs', 'tools', 'model-index.yml', 'checkpoints']
 
 
 def read_version():
@@ -36,8 +37,9 @@ def parse_requirements(name):
 
 
 def add_mim_extension():
-    """Put configs/, tools/ and model-index.yml under fcam_mm/.mim: links
-    for an editable install, copies for a built package."""
+    """Put configs/, tools/, model-index.yml and checkpoints/ (those that
+    exist) under fcam_mm/.mim: links for an editable install, copies for a
+    built package."""
     if 'develop' in sys.argv or any('editable' in a for a in sys.argv):
         mode = 'symlink'
     elif any(cmd in sys.argv for cmd in ('sdist', 'bdist_wheel', 'install',

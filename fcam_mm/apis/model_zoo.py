@@ -6,7 +6,8 @@ and ``Models`` (``Name``, ``In Collection``, ``Config``, ``Weights``,
 ``Metadata``, ``Results``). Paths in ``Import`` are relative to the file that
 imports them; ``Config`` and a relative ``Weights`` path are relative to the
 root index's folder (the repository, or ``fcam_mm/.mim`` in an installed
-package), as ``mim`` resolves ``Config``.
+package), as ``mim`` resolves ``Config``. Shipped weights live in
+``checkpoints/`` (packaged into ``fcam_mm/.mim/checkpoints``).
 
 ``Weights`` is one of
 
@@ -139,7 +140,10 @@ def load_model_index(index: Optional[str] = None) -> Dict[str, ModelZooEntry]:
     ``Name`` or ``Config``, a duplicated name, an unknown ``In Collection``
     or a ``Weights`` value that is not a string or null.
     """
-    index = osp.abspath(index or default_index_path())
+    # realpath: in an editable install fcam_mm/.mim/model-index.yml links
+    # to the repository's, whose folder holds configs/ and checkpoints/
+    # even when they were added after the install made the links.
+    index = osp.realpath(index or default_index_path())
     root = osp.dirname(index)
     raw_models, collections = [], {}
     _collect(index, root, raw_models, collections, set())

@@ -216,3 +216,50 @@ def test_paths_are_never_taken_for_names(tmp_path, trained_state,
                        match=r"'epoch_3.pth' is not an existing file and not "
                        'a model name'):
         _load_checkpoint('epoch_3.pth')
+
+
+def test_linked_index_resolves_in_the_linked_folder(tmp_path, trained_state):
+    """An editable install links fcam_mm/.mim/model-index.yml to the
+    repository's: paths resolve in the repository, including files added
+    after the links were made."""
+    index, shipped = write_zoo(tmp_path / 'repo', trained_state[1])
+    mim = tmp_path / 'pkg' / '.mim'
+    mim.mkdir(parents=True)
+    os.symlink(index, mim / 'model-index.yml')
+    entry = get_model('demo_local', str(mim / 'model-index.yml'))
+    assert entry.weights == str(tmp_path / 'repo' / 'checkpoints' / shipped)
+    assert osp.isfile(entry.config)
+
+
+def test_mim_download_fetches_weights_and_config(tmp_path, trained_state,
+                                                 monkeypatch):
+    """``mim download fcam_mm --config NAME`` with our index layout: mim
+    finds the index under <package>/.mim, downloads Weights (a loopback
+    URL here) and dumps the config. Runs where openmim is installed (it
+    needs pkg_resources, i.e. setuptools < 81; see docs/model_zoo.md)."""
+    pytest.importorskip('pkg_resources')
+    download = pytest.importorskip('mim.commands.download')
+    search = pytest.importorskip('mim.commands.search')
+    state, checkpoint = trained_state
+    served = tmp_path / 'served'
+    served.mkdir()
+    name = save_hash_named(checkpoint, served, 'demo_url')
+    with serve_folder(served) as (server, url):
+        package = tmp_path / 'site' / 'fcam_mm'
+        index, _ = write_zoo(package / '.mim', checkpoint, f'{url}/{name}')
+        # mim looks the package up among the installed distributions; point
+        # it at this package folder instead of the installed fcam_mm.
+        for module in (download, search):
+            monkeypatch.setattr(module, 'get_installed_path',
+                                lambda pkg: str(package), raising=False)
+        monkeypatch.setattr(download, 'is_installed', lambda pkg: True)
+        monkeypatch.setattr(search, 'is_installed', lambda pkg: True)
+        dest = tmp_path / 'dest'
+        got = download.download('fcam_mm', ['demo_url'], str(dest))
+        assert got == [name]
+        assert server.requests == [f'/{name}']
+    ckpt = torch.load(dest / name, weights_only=True)
+    for key, value in state.items():
+        assert torch.equal(ckpt['state_dict'][key], value), key
+    dumped = Config.fromfile(str(dest / 'demo_url.py'))
+    assert dumped.model.head.num_classes == 3
