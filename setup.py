@@ -66,6 +66,21 @@ def add_mim_extension():
             shutil.copyfile(src, dst)
 
 
+def mim_package_data():
+    """Every file under fcam_mm/.mim, listed one by one: ``**`` globs in
+    ``package_data`` are not recursive before setuptools 62.3 (and
+    installing openmim downgrades setuptools to 60.2), which would leave
+    the configs out of the package."""
+    package = osp.join(HERE, 'fcam_mm')
+    files = []
+    for root, dirs, names in os.walk(osp.join(package, '.mim'),
+                                     followlinks=True):
+        dirs[:] = [d for d in dirs if d != '__pycache__']
+        files += [osp.relpath(osp.join(root, n), package) for n in names
+                  if not n.endswith('.pyc')]
+    return files
+
+
 if __name__ == '__main__':
     add_mim_extension()
     setup(
@@ -78,7 +93,7 @@ if __name__ == '__main__':
         keywords='weakly supervised object localization, CAM, F-CAM',
         packages=find_packages(exclude=('configs', 'tools', 'tests')),
         include_package_data=True,
-        package_data={'fcam_mm': ['.mim/**/*', '.mim/*']},
+        package_data={'fcam_mm': mim_package_data()},
         python_requires='>=3.9',
         license='Apache License 2.0',
         install_requires=parse_requirements('runtime.txt'),
