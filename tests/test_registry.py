@@ -57,6 +57,7 @@ def build_args(tmp_path):
                 decoder=dict(type='FCAMUNetDecoder', **TINY_DECODER)),
         },
         'hook': {
+            'CheckInvalidLossHook': {},
             'FCAMStageHook': dict(switch_epoch=1),
             'LogBarrierHook': {},
             'WSOLVisualizationHook': {},
