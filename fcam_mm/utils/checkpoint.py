@@ -170,6 +170,8 @@ def download_checkpoint(url: str, model_dir: str = None,
     error for ``urllib``, so it is checked here) and, for a file named
     ``name-<hex>.ext``, its SHA-256 must start with ``<hex>``. Otherwise
     :class:`CheckpointDownloadError` and nothing is left in the cache.
+    ``progress`` is accepted for mmengine's loader signature; the start of
+    a download is logged instead of a progress bar.
     """
     model_dir = model_dir or _hub_checkpoint_dir()
     filename = osp.basename(urlparse(url).path)
