@@ -18,6 +18,11 @@ TP_COLOR = (255, 0, 0)
 FP_COLOR = (0, 0, 255)
 FN_COLOR = (0, 255, 0)
 
+#: Lighter shades of the colours for legend words on the dark caption band
+#: (pure blue text on black is unreadable).
+LEGEND_COLORS = {PRED_COLOR: (255, 80, 80), FP_COLOR: (100, 160, 255),
+                 FN_COLOR: (80, 255, 80)}
+
 #: Confusion labels of :func:`confusion_labels`.
 TN, TP, FP, FN, IGNORED = 0, 1, 2, 3, 4
 CONFUSION_COLORS = {TP: TP_COLOR, FP: FP_COLOR, FN: FN_COLOR}
@@ -145,6 +150,7 @@ def draw_caption(image: np.ndarray,
     out[y0:y0 + band_h, :tw + 2 * pad] = (band * 0.35).astype(np.uint8)
     x = pad
     for word, color in parts:
+        color = LEGEND_COLORS.get(tuple(color), color)
         cv2.putText(out, word, (x, y0 + pad + th), font, scale, color, 1,
                     cv2.LINE_AA)
         x += cv2.getTextSize(word + ' ', font, scale, 1)[0][0]

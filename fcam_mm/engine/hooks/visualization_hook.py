@@ -130,7 +130,7 @@ class WSOLVisualizationHook(Hook):
 
     def _draw(self, name, sample, thresholds, step) -> None:
         visualizer = Visualizer.get_current_instance()
-        image = mmcv.imread(sample['img_path'], channel_order='rgb')
+        image = mmcv.imread(sample.get('img_path'), channel_order='rgb')
         out_file = None
         if self._write_dir is not None:
             stem = osp.splitext(name)[0].replace('/', '__')
