@@ -3,9 +3,9 @@
 The box metrics of Choe et al. (CVPR 2020) threshold the quantised map ``q``
 at ``q > t`` for every ``t`` of the threshold list and extract contours with
 ``cv2.findContours(RETR_TREE)`` each time. A uint8 map has at most 255
-distinct foregrounds, but tracing contours 255 times still dominates the
-evaluation. This module gets the same boxes from the component trees of the
-map instead, with no contour tracing except where it cannot decide exactly.
+distinct foregrounds (t = 0 .. 254); this module gets the boxes of all of
+them from the component trees of the map, with no contour tracing except
+where it cannot decide exactly.
 
 Facts used (each checked against OpenCV by ``tests/test_evaluation``):
 
@@ -24,35 +24,44 @@ Facts used (each checked against OpenCV by ``tests/test_evaluation``):
 So MaxBoxAccV2's boxes at level ``t`` are the component and hole boxes, and
 MaxBoxAcc's box is the box of the component with the largest filled area.
 
-Component trees: every pixel climbs to its highest neighbour (values made
-unique by the pixel index) until a local maximum; the pixels that reach the
-same maximum form a basin whose pixels above ``t`` are connected to it above
-``t``. Kruskal on the basin adjacency graph (an edge is present at level
-``t`` when both pixels are above ``t``) gives a leaf order in which every
-component at every level is a contiguous run of basins, split where the
-merge height between neighbouring leaves is ``<= t``. Per-basin statistics
-(bounding boxes, bit-quad counts) summed over runs give every component at
-every level in a few vectorised passes. Holes are the same construction on
-``255 - q`` with 4-connectivity, plus a frame around the image that marks
-the background touching the border.
+Component trees. The foreground ``{q > s}`` (8-connected) and the background
+``{255 - q > s} = {q <= 254 - s}`` (4-connected, with a frame around the
+image that marks the background touching the border) are both the upper
+level sets of a value image ``z``, s = 0 .. 254:
 
-Holes are known level by level without the second tree: the Euler number
-of ``q > t`` (components minus holes, from the 2x2-cell counts of Gray 1971)
-for every t at once, minus the components. When few levels have holes, those
-levels are traced with ``cv2.findContours``; otherwise the background tree
-gives them all.
+* *Regions.* Every column is cut into unimodal segments (non-decreasing,
+  then non-increasing): the part of a segment above any level is an
+  interval. Each segment climbs from its peak to the highest neighbouring
+  pixel when that one is higher; the segments that reach the same local
+  maximum form a region whose part above any level is connected (the
+  climbs go through pixels at least as high). Regions joined to a higher
+  neighbour at every level where they exist (a pass equal to their own
+  maximum: plateaus) are folded into it.
+* *Tree.* Kruskal on the region adjacency graph by decreasing pass (two
+  regions touch at level ``s`` when two neighbouring pixels of theirs are
+  both above ``s``) gives a leaf order in which every component at every
+  level is a contiguous run of regions, split where the merge height between
+  neighbouring leaves is ``<= s``.
+* *Statistics.* Per leaf and value, the extreme rows and columns and the
+  bit-quad cell counts of its pixels, prefix-reduced over the values above
+  each level (segmented doubling scans: ``ufunc.accumulate`` has no
+  vectorised loop) and reduced over the runs, give the box and the area of
+  every component at every level. The frame's component (the background
+  that touches the border) is dropped, so a background leaf only needs the
+  levels above its merge with the frame.
 
 MaxBoxAcc needs the largest contour. Where holes exist the filled area of a
 component is bounded (its own bit-quad area from below, plus the cells its
 holes' boxes can touch from above); if one component's lower bound beats
 every other component's upper bound it wins, otherwise — ties included — the
 level is handed to ``cv2.findContours`` so the result is the reference's
-whatever the tie-breaking order.
+whatever its tie-breaking order.
 
-Everything works on int32 / uint8 arrays of the image size: larger fresh
-temporaries cost page faults that would dominate the run time.
+Costs (docs/benchmarks.md): a few dozen vectorised passes over the pixels
+per tree, plus small arrays over the regions (tens to hundreds per map) and
+one Python loop over their touching pairs (Kruskal).
 """
-from typing import Callable, List, Sequence
+from typing import List
 
 import cv2
 import numpy as np
@@ -60,31 +69,43 @@ import numpy as np
 #: Threshold levels of a uint8 map: foreground ``q > t`` for t = 0 .. 254.
 NUM_LEVELS = 255
 _BIG = np.iinfo(np.int32).max
+_KERNELS = {8: np.ones((3, 3), np.uint8),
+            4: np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)}
+#: Region pairs are deduplicated in a dense k x k table up to this many
+#: regions (a larger table costs more to clear and scan than a sort).
+_DENSE_PAIRS = 128
 
 
 class _Grid:
-    """Index arrays of an (H, W) image padded by one pixel, cached by shape.
-    """
+    """Index arrays of an (H, W) map, cached by shape."""
     _cache: dict = {}
 
     def __init__(self, height: int, width: int):
         self.height, self.width = height, width
-        self.hp, self.wp = height + 2, width + 2
-        self.n_pad = self.hp * self.wp
-        self.bits = int(self.n_pad - 1).bit_length()
-        self.dtype = np.int32 if (257 << self.bits) < 2**31 else np.int64
-        self.idx = np.arange(self.n_pad, dtype=self.dtype).reshape(
-            self.hp, self.wp)
-        self.inner_idx = np.ascontiguousarray(self.idx[1:-1, 1:-1])
-        self.idx_f32 = self.idx.astype(np.float32)
         n = height * width
-        self.ridx = np.arange(n, dtype=np.int32)  # raster index of a pixel
-        # row / column of every pixel (raster order); int32 everywhere:
-        # large int64 temporaries cost page faults on every allocation
-        self.rows = np.repeat(np.arange(height, dtype=np.int32), width)
-        self.cols = np.tile(np.arange(width, dtype=np.int32), height)
-        # row of every pixel in column-major order
-        self.rows_t = np.tile(np.arange(height, dtype=np.int32), width)
+        # Steepest-ascent keys z * 2^bits + pixel index: float32 is exact
+        # below 2^24, i.e. up to 65536 pixels; float64 beyond.
+        self.bits = 16 if n <= 65536 else int(n).bit_length()
+        self.mask = (1 << self.bits) - 1
+        key_dtype = np.float32 if n <= 65536 else np.float64
+        self.index_key = np.arange(n, dtype=key_dtype).reshape(height, width)
+        code_dtype = np.int16 if 2 * height < 32000 else np.int32
+        # 2 * row of every vertical difference (see _column_segments)
+        self.diff_code = np.repeat(
+            (2 * np.arange(max(height - 1, 0))).astype(code_dtype)[:, None],
+            width, axis=1)
+        border = np.zeros((height, width), bool)
+        border[[0, -1]] = True
+        border[:, [0, -1]] = True
+        self.is_border = border.reshape(-1)
+        self.border = np.flatnonzero(self.is_border)
+        w = width
+        # forward neighbours that are not vertical: (flat offset, first
+        # position whose pair wraps around a row end, then every w-th)
+        self.side_offsets = {8: [(1, w - 1), (w + 1, w - 1), (w - 1, 0)],
+                             4: [(1, w - 1)]}
+        if width == 1:
+            self.side_offsets = {8: [], 4: []}
 
     @classmethod
     def get(cls, height: int, width: int) -> '_Grid':
@@ -96,130 +117,174 @@ class _Grid:
         return grid
 
 
-_OFFSETS_4 = ((-1, 0), (1, 0), (0, -1), (0, 1))
-_OFFSETS_8 = _OFFSETS_4 + ((-1, -1), (-1, 1), (1, -1), (1, 1))
-_KERNELS = {8: np.ones((3, 3), np.uint8),
-            4: np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]], np.uint8)}
+def _take_until_stable(parent: np.ndarray) -> np.ndarray:
+    """Pointer jumping: every entry ends on the root of its chain."""
+    buf = np.empty_like(parent)
+    while True:
+        np.take(parent, parent, out=buf)
+        if np.array_equal(buf, parent):
+            return parent
+        parent, buf = buf, parent
 
 
-def _basins(z: np.ndarray, conn: int, frame: bool, grid: _Grid):
-    """Steepest-ascent basins of ``z`` (values 0..255).
+def _column_segments(z: np.ndarray, grid: _Grid):
+    """Cut every column into unimodal segments.
 
-    Values are made unique by the pixel index (``key = z * 2^b + index``);
-    every pixel points to its neighbour of highest key when that is higher
-    than its own, and the chains are followed to their end (a local maximum
-    of the key) by pointer jumping.
+    A segment starts at a strict increase that follows a strict decrease
+    (plateaus between them included), so it is non-decreasing, then
+    non-increasing, and its pixels above any level form an interval.
 
-    Returns ``(labels (n_pad,) basin of each pixel, -1 on the padding;
-    zp (n_pad,) padded values; root_values (k,); root_keys (k,);
-    frame_basin or -1)``. With ``frame`` the image is surrounded by a ring of
-    value 256 that forms one basin which every border pixel joins.
+    Returns:
+        tuple: ``(seg (H, W) int32 segment of each pixel, numbered column
+        by column; peaks (k0,) flat index of the last pixel of each
+        segment's top plateau (its highest key); start (H, W) bool)``.
     """
-    hp, wp, bits = grid.hp, grid.wp, grid.bits
-    zp = np.full((hp, wp), 256 if frame else -1, grid.dtype)
-    zp[1:-1, 1:-1] = z
-    if grid.n_pad <= 65536:
-        # float32 keys z * 2^16 + index are exact (< 2^24): cv2.dilate
-        # gives the 3x3 (or cross) maximum, the pixel itself included;
-        # the frame's key 2^24 decodes to index 0, the frame's root
-        key = zp.astype(np.float32)
-        key *= 65536
-        key += grid.idx_f32
-        if frame:
-            key[zp == 256] = 2**24
-        else:
-            key[zp < 0] = -1
-        nb = cv2.dilate(key, _KERNELS[conn])[1:-1, 1:-1]
-        inner_key = key[1:-1, 1:-1]
-        par = grid.idx.copy()
-        np.copyto(par[1:-1, 1:-1], nb.astype(np.int32) & 65535,
-                  where=nb > inner_key)
-    else:
-        key = (zp << bits) | grid.idx
-        nb = None
-        for dy, dx in (_OFFSETS_8 if conn == 8 else _OFFSETS_4):
-            view = key[1 + dy:hp - 1 + dy, 1 + dx:wp - 1 + dx]
-            nb = view.copy() if nb is None else np.maximum(nb, view, out=nb)
-        par = grid.idx.copy()
-        np.copyto(par[1:-1, 1:-1], nb & ((1 << bits) - 1),
-                  where=nb > key[1:-1, 1:-1])
-    if frame:  # the ring is one basin rooted at its corner (0, 0)
-        par[0, :] = 0
-        par[-1, :] = 0
-        par[:, 0] = 0
-        par[:, -1] = 0
-    par = par.ravel()
-    buf = np.empty_like(par)
-    while True:  # pointer jumping: log2(longest ascent) rounds
-        np.take(par, par, out=buf, mode='clip')
-        if np.array_equal(buf, par):
-            break
-        par, buf = buf, par
-    par_in = par.reshape(hp, wp)[1:-1, 1:-1]
-    roots = grid.inner_idx[par_in == grid.inner_idx]
+    h, w = z.shape
+    start = np.zeros((h, w), bool)
+    start[0] = True
+    peak = np.ones((h, w), bool)
+    if h > 1:
+        zi = z.astype(np.int16)
+        dz = zi[1:] - zi[:-1]
+        fall = dz < 0
+        # the latest change at or before each difference, coded 2 * row +
+        # fall (-2 before any): a forward max-scan by doubling carries it
+        code = grid.diff_code + fall
+        code += 2
+        code *= dz != 0
+        code -= 2
+        s = 1
+        while s < h - 1:
+            np.maximum(code[s:], code[:-s], out=code[s:])
+            s *= 2
+        after_fall = (code & 1).astype(bool)
+        start[2:] = (dz[1:] > 0) & after_fall[:-1]
+        # the peak ends the ascent: next pixel lower or in a new segment
+        np.logical_or(fall, start[1:], out=peak[:-1])
+        peak[1:] &= ~after_fall
+    st = cv2.transpose(start.view(np.uint8)).reshape(-1).astype(np.int32)
+    seg_t = np.cumsum(st, dtype=np.int32)
+    seg_t -= 1
+    seg = cv2.transpose(seg_t.reshape(w, h))
+    top = np.flatnonzero(peak)
+    peaks = np.empty(int(seg_t[-1]) + 1, np.int64)
+    peaks[seg.reshape(-1)[top]] = top
+    return seg, peaks, start
+
+
+def _regions(z: np.ndarray, conn: int, frame: bool, grid: _Grid):
+    """Segments joined along the steepest ascent from their peaks.
+
+    Returns:
+        tuple: ``(labels (N,) int32 region of every pixel, region of every
+        segment (k0,), segment peaks (k0,), segment starts, root values
+        (k,) int64, root keys (k,) int64, frame region or -1)``. With
+        ``frame``, the last region is the frame (value 256, above every
+        level), which every segment whose peak is on the border climbs to.
+    """
+    seg, peaks, start = _column_segments(z, grid)
+    k0 = len(peaks)
+    key = cv2.scaleAdd(z.astype(grid.index_key.dtype), float(1 << grid.bits),
+                       grid.index_key)
+    best = cv2.dilate(key, _KERNELS[conn]).reshape(-1)[peaks]
+    climb = np.flatnonzero(best > key.reshape(-1)[peaks])
+    segf = seg.reshape(-1)
+    parent = np.arange(k0 + 1 if frame else k0)
+    parent[climb] = segf[best[climb].astype(np.int64) & grid.mask]
     if frame:
-        roots = np.concatenate([np.zeros(1, roots.dtype), roots])
-    lut = np.full(grid.n_pad, -1, np.int32)
-    lut[roots] = np.arange(len(roots), dtype=np.int32)
-    labels = np.full((hp, wp), -1, np.int32)
-    labels[1:-1, 1:-1] = lut[par_in]
-    zflat = zp.ravel()
-    return (labels.ravel(), zflat, zflat[roots].astype(np.int64),
-            key.ravel()[roots].astype(np.int64), (0 if frame else -1))
+        parent[:k0][grid.is_border[peaks]] = k0
+    parent = _take_until_stable(parent)
+    roots = np.flatnonzero(parent == np.arange(len(parent)))
+    k = len(roots)
+    lut = np.empty(len(parent), np.int32)
+    lut[roots] = np.arange(k, dtype=np.int32)
+    seg_region = lut[parent][:k0]
+    labels = np.take(seg_region, segf)
+    root_pix = peaks[roots[:-1] if frame else roots]
+    values = z.reshape(-1)[root_pix].astype(np.int64)
+    keys = (values << grid.bits) | root_pix
+    if frame:
+        values = np.append(values, 256)
+        keys = np.append(keys, 257 << grid.bits)
+    return (labels, seg_region, peaks, start, values, keys,
+            k - 1 if frame else -1)
 
 
-def _boundary_edges(labels: np.ndarray, zp: np.ndarray, conn: int,
-                    grid: _Grid):
-    """Pairs of neighbouring pixels in different basins: ``(a, b, pass)``
-    with ``pass = min(z_a, z_b)`` (both pixels are above level s iff
-    ``pass > s``). Works on the flat padded arrays; the padding (label -1)
-    stops the wrap-around between rows."""
-    wp, n = grid.wp, grid.n_pad
-    offsets = (1, wp, wp + 1, wp - 1) if conn == 8 else (1, wp)
-    ea, eb, ep = [], [], []
-    for off in offsets:
-        at = np.flatnonzero(labels[:n - off] != labels[off:])
-        a, b = labels[at], labels[at + off]
-        ok = (a >= 0) & (b >= 0)  # drop pairs with the padding
-        at = at[ok]
-        ea.append(a[ok])
-        eb.append(b[ok])
-        ep.append(np.minimum(zp[at], zp[at + off]))
-    return (np.concatenate(ea).astype(np.int64),
-            np.concatenate(eb).astype(np.int64),
-            np.concatenate(ep).astype(np.int64))
+class _PairTable:
+    """Highest pass of every unordered pair of ``k`` regions."""
+
+    def __init__(self, k: int):
+        self.k = k
+        self.codes, self.passes = [], []
+
+    def add(self, a, b, p) -> None:
+        """Pairs of region ids (int arrays) with their passes (0 .. 255)."""
+        a = a.astype(np.int64)
+        b = b.astype(np.int64)
+        code = np.minimum(a, b)
+        code *= self.k
+        code += np.maximum(a, b)
+        self.codes.append(code)
+        self.passes.append(p)
+
+    def pairs(self):
+        """``(a, b, pass)`` int64 of every pair with a pass > 0 (0 joins at
+        no level)."""
+        code = np.concatenate(self.codes)
+        if self.k <= _DENSE_PAIRS:
+            table = np.zeros(self.k * self.k, np.int16)
+            np.maximum.at(table, code,
+                          np.concatenate(self.passes).astype(np.int16))
+            code = np.flatnonzero(table)
+            best = table[code].astype(np.int64)
+        else:  # one sort of pair * 256 + pass: the last of a pair is its best
+            code <<= 8
+            code |= np.concatenate(self.passes).astype(np.int64)
+            code.sort()
+            last = np.append(code[1:] >> 8 != code[:-1] >> 8, True)
+            last &= (code & 255) > 0
+            best = code[last] & 255
+            code = code[last] >> 8
+        return code // self.k, code % self.k, best
 
 
-def _max_pass_per_pair(a, b, p, k):
-    """Unique unordered basin pairs with the highest pass of each:
-    ``(lo, hi, pass)``."""
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    if k <= 2048:  # dense table: no sort
-        table = np.full(k * k, -1, np.int16)
-        np.maximum.at(table, lo * k + hi, p.astype(np.int16))
-        code = np.flatnonzero(table >= 0)
-        return code // k, code % k, table[code].astype(np.int64)
-    combined = np.unique((lo * k + hi) * 512 + p)
-    pair = combined // 512
-    last = np.ones(len(pair), bool)
-    last[:-1] = pair[1:] != pair[:-1]
-    pair = pair[last]
-    return pair // k, pair % k, combined[last] % 512
+def _region_pairs(labels, z, start, conn, frame, frame_region, k, grid):
+    """``(a, b, highest pass)`` of the regions that touch."""
+    w = grid.width
+    zflat = z.reshape(-1).astype(np.int16)
+    table = _PairTable(k)
+    # vertical neighbours are in different regions only across a segment
+    # start
+    st = np.flatnonzero(start.reshape(-1)[w:])
+    if len(st):
+        st += w
+        table.add(labels[st - w], labels[st],
+                  np.minimum(zflat[st - w], zflat[st]))
+    for off, wrap in grid.side_offsets[conn]:
+        d = labels[:-off] != labels[off:]
+        d[wrap::w] = False
+        pos = np.flatnonzero(d)
+        nxt = pos + off
+        table.add(labels[pos], labels[nxt],
+                  np.minimum(zflat[pos], zflat[nxt]))
+    if frame:  # every border pixel touches the frame
+        table.add(labels[grid.border],
+                  np.full(len(grid.border), frame_region, np.int64),
+                  zflat[grid.border])
+    return table.pairs()
 
 
-def _absorb_plateau_basins(labels, values, keys, pairs, frame_basin):
-    """Merge every basin that is never a component of its own.
+def _absorb(values, keys, pairs, frame_region):
+    """Fold every region into a higher-key neighbour that joins it at every
+    level where it exists: their pass equals the region's own maximum
+    (typically a plateau that the index tie-break split). One target per
+    region (folding two higher neighbours together through it would join
+    them at levels where it is absent); targets have higher keys, so there
+    is no cycle.
 
-    A basin ``a`` whose root value equals its pass to a neighbour ``b`` with
-    a higher root key is joined to ``b`` at every level where it is present
-    at all (level < its root value), so it can be folded into ``b``. Each
-    such basin is folded into ONE higher neighbour (folding two higher
-    neighbours together through it would join them at levels where it is
-    absent). Typical sources: plateaus, whose pixels the index tie-break
-    splits into several basins.
-
-    Returns ``(labels, root_values, pairs, frame_basin)`` of the merged
-    basins.
+    Returns:
+        tuple: ``(group (k,) or None when nothing folds, values, pairs,
+        frame region)`` of the groups.
     """
     k = len(values)
     a, b, p = pairs
@@ -228,35 +293,30 @@ def _absorb_plateau_basins(labels, values, keys, pairs, frame_basin):
     target[a[up]] = b[up]
     down = (p == values[b]) & (keys[a] > keys[b])
     target[b[down]] = a[down]
-    while True:  # targets have strictly higher keys: no cycle
-        nxt = target[target]
-        if np.array_equal(nxt, target):
-            break
-        target = nxt
+    target = _take_until_stable(target)
     roots = np.flatnonzero(target == np.arange(k))
     if len(roots) == k:
-        return labels, values, pairs, frame_basin
-    lut = np.full(k, -1, np.int64)
+        return None, values, pairs, frame_region
+    lut = np.empty(k, np.int64)
     lut[roots] = np.arange(len(roots))
     group = lut[target]
-    group_pad = np.append(group, -1).astype(np.int32)  # label -1 stays -1
-    labels = np.take(group_pad, labels, mode='wrap')
-    ga, gb = group[a], group[b]
-    keep = ga != gb
-    pairs = _max_pass_per_pair(ga[keep], gb[keep], p[keep], len(roots))
-    frame_basin = int(group[frame_basin]) if frame_basin >= 0 else -1
-    return labels, values[roots], pairs, frame_basin
+    table = _PairTable(len(roots))
+    keep = group[a] != group[b]
+    table.add(group[a[keep]], group[b[keep]], p[keep].astype(np.int16))
+    return (group, values[roots], table.pairs(),
+            int(group[frame_region]) if frame_region >= 0 else -1)
 
 
 def _kruskal_order(pairs, k: int):
-    """Leaf order of the basins and merge heights between neighbours.
+    """Leaf order of the regions and merge heights between neighbours.
 
-    Kruskal on the basin pairs by decreasing pass, keeping for each cluster
+    Kruskal on the region pairs by decreasing pass, keeping for each cluster
     the list of its leaves; joining two clusters concatenates their lists.
+    Clusters that no pair joins follow each other with height 0 (apart at
+    every level).
 
     Returns ``(order (k,), junction (k-1,))``: at level ``s`` two consecutive
-    basins ``order[i]``, ``order[i+1]`` are in one component iff
-    ``junction[i] > s``.
+    leaves are in one component iff ``junction > s``.
     """
     if k == 1:
         return np.zeros(1, np.int64), np.zeros(0, np.int64)
@@ -264,310 +324,289 @@ def _kruskal_order(pairs, k: int):
     srt = np.argsort(-p, kind='stable')
     parent = list(range(k))
     members: List[list] = [[i] for i in range(k)]
-    junction = [0] * k  # junction height after leaf i (by leaf id)
-
-    def find(i):
-        root = i
-        while parent[root] != root:
-            root = parent[root]
-        while parent[i] != root:
-            parent[i], i = root, parent[i]
-        return root
-
+    junction = [0] * k  # height after leaf i (by leaf id)
     merges = 0
-    for u, v, h in zip(a[srt].tolist(), b[srt].tolist(), p[srt].tolist()):
-        ru, rv = find(u), find(v)
-        if ru == rv:
+    for u, v, height in zip(a[srt].tolist(), b[srt].tolist(),
+                            p[srt].tolist()):
+        while parent[u] != u:
+            parent[u] = parent[parent[u]]
+            u = parent[u]
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        if u == v:
             continue
-        if len(members[ru]) < len(members[rv]):
-            ru, rv = rv, ru
-        junction[members[ru][-1]] = h
-        members[ru].extend(members[rv])
-        members[rv] = None
-        parent[rv] = ru
+        mu, mv = members[u], members[v]
+        if len(mu) < len(mv):
+            u, v, mu, mv = v, u, mv, mu
+        junction[mu[-1]] = height
+        mu.extend(mv)
+        members[v] = None
+        parent[v] = u
         merges += 1
         if merges == k - 1:
             break
-    if merges != k - 1:  # the pixel grid is connected: cannot happen
-        raise RuntimeError('basin graph is not connected')
-    order = np.asarray(members[find(0)], np.int64)
-    junc = np.asarray(junction, np.int64)[order[:-1]]
-    return order, junc
+    order: List[int] = []
+    for i in range(k):
+        if parent[i] == i:
+            order.extend(members[i])
+    order = np.asarray(order, np.int64)
+    return order, np.asarray(junction, np.int64)[order[:-1]]
 
 
-def _line_maxima(labels: np.ndarray, value: np.ndarray, n_lines: int,
-                 line_len: int):
-    """Per (basin, line) maximum of ``value`` along the lines of a raster.
+class _Cells:
+    """2x2 cells of the zero-padded map. Zero is in no foreground (levels
+    start at 0 and the foreground is strict), so padding with 0 is padding
+    with 'outside'."""
 
-    The pixels of a line come in runs of one basin; ``maximum.reduceat``
-    over the runs and a scatter of the (few) run maxima.
+    def __init__(self, q: np.ndarray):
+        qp = cv2.copyMakeBorder(q, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+        a, b = qp[:-1, :-1], qp[:-1, 1:]
+        c, d = qp[1:, :-1], qp[1:, 1:]
+        lo1, hi1 = cv2.min(a, b), cv2.max(a, b)
+        lo2, hi2 = cv2.min(c, d), cv2.max(c, d)
+        #: 4th / 3rd highest value of each cell: 4 / 3+ of its pixels are
+        #: in ``q > s`` iff s < v4 / s < v3
+        self.v4 = cv2.min(lo1, lo2)
+        self.v3 = cv2.min(cv2.max(lo1, lo2), cv2.min(hi1, hi2))
+        # The foreground pixels of a cell are 8-connected: the cell belongs
+        # to the component of the higher of its corners (0, 0) / (1, 1),
+        # which is in the foreground whenever 3+ pixels are.
+        self.top_is_a = a >= d
 
-    Returns ``(basin, line, max)`` of every (basin, line) pair present.
-    """
-    n = n_lines * line_len
-    change = labels[1:] != labels[:-1]
-    change[line_len - 1::line_len] = True  # a line starts a new run
-    starts = np.concatenate([[0], np.flatnonzero(change) + 1])
-    run_max = np.maximum.reduceat(value, starts)
-    run_basin = labels[starts].astype(np.int64)
-    run_line = starts // line_len
-    key = run_basin * n_lines + run_line
-    best = np.full(int(key.max()) + 1 if n else 0, -1, np.int64)
-    np.maximum.at(best, key, run_max)
-    cell = np.flatnonzero(best >= 0)
-    return cell // n_lines, cell % n_lines, best[cell]
-
-
-def _extent_tables(labels: np.ndarray, z: np.ndarray, k: int,
-                   grid: _Grid) -> np.ndarray:
-    """Per (basin, value) extents of the rows and columns a basin reaches.
-
-    For every basin ``b`` and row ``y``, the highest value of ``b`` in that
-    row (and the column of such a pixel), likewise per column. Row ``y``
-    meets ``b``'s part above level ``s`` iff that value is ``> s``, so the
-    top / bottom row of ``b`` at level ``s`` are the extremes, over the
-    values ``> s``, of the rows whose maximum is that value (and the same
-    for columns).
-
-    Returns:
-        ndarray: (4, k, 256) int64, all to be minimised: ``[0]`` top row
-        (encoded ``row * 2^16 + column of a pixel of b in it``), ``[1]``
-        minus the bottom row, ``[2]`` left column (``col * 2^16 + row``),
-        ``[3]`` minus the right column; ``_BIG`` where no row/column has
-        that maximum.
-    """
-    height, width = grid.height, grid.width
-    shifted = z.ravel() << 16
-    rb, rl, rv = _line_maxima(labels, shifted | grid.cols, height, width)
-    labels_t = labels.reshape(height, width).T.ravel()
-    shifted_t = z.T.ravel() << 16
-    cb, cl, cv = _line_maxima(labels_t, shifted_t | grid.rows_t, width,
-                              height)
-    table = np.full((4, k, 256), _BIG, np.int64)
-    for i, (basin, line, best) in enumerate(((rb, rl, rv), (cb, cl, cv))):
-        where = basin * 256 + (best >> 16)
-        np.minimum.at(table[2 * i].reshape(-1), where,
-                      line * 65536 + (best & 65535))
-        np.minimum.at(table[2 * i + 1].reshape(-1), where, -line)
-    return table
+    def counts(self, labels: np.ndarray, k: int, grid: _Grid):
+        """``(region, value, count)``: the cells by (owner region, v3) plus
+        by (owner region, v4) — twice the bit-quad area once summed over the
+        values above a level."""
+        lab = labels.reshape(grid.height, grid.width)
+        lab = lab.astype(np.uint8) if k <= 256 else lab.astype(np.float32)
+        lp = cv2.copyMakeBorder(lab, 1, 1, 1, 1, cv2.BORDER_CONSTANT,
+                                value=0)
+        owner = np.where(self.top_is_a, lp[:-1, :-1], lp[1:, 1:])
+        v3, v4 = self.v3, self.v4
+        if k > 256:  # calcHist wants one depth
+            v3, v4 = v3.astype(np.float32), v4.astype(np.float32)
+        ranges = [0, k, 0, 256]
+        hist = cv2.calcHist([owner, v3], [0, 1], None, [k, 256], ranges)
+        hist += cv2.calcHist([owner, v4], [0, 1], None, [k, 256], ranges)
+        hist[:, 0] = 0  # value 0 is in no level
+        nz = np.flatnonzero(hist)
+        region, value = np.divmod(nz, 256)
+        return region, value, hist.reshape(-1)[nz].astype(np.int64)
 
 
-def _suffix_min(table: np.ndarray) -> np.ndarray:
-    """``out[..., s] = min over v > s of table[..., v]`` for s = 0..254."""
-    acc = np.minimum.accumulate(table[..., ::-1], axis=-1)[..., ::-1]
-    return acc[..., 1:NUM_LEVELS + 1]
+class _LeafTables:
+    """Per leaf ``p``, one row per level ``s`` in ``[lo_p, v_p - 1]`` where
+    its component is needed, row ``o = v_p - 1 - s``. A pixel of value ``v``
+    goes to row ``v_p - v`` (dropped past the last row); a prefix scan over
+    the rows then holds, at row ``o``, what the leaf's pixels of value
+    ``> s`` give. Leaves are grouped by ``ceil(log2(rows))`` into dense
+    ``(2^c, n_c, width)`` blocks, so that the doubling scan touches few
+    unused cells."""
+
+    def __init__(self, span: np.ndarray, width: int, fill, dtype):
+        k = len(span)
+        cls = np.full(k, -1, np.int64)
+        cls[span == 1] = 0
+        many = span > 1
+        cls[many] = np.ceil(np.log2(span[many])).astype(np.int64)
+        self.span = span
+        self.width = width
+        self.blocks = []
+        self.leaf_base = np.zeros(k, np.int64)
+        self.leaf_stride = np.zeros(k, np.int64)
+        total = 0
+        for c in np.unique(cls[cls >= 0]).tolist():
+            members = np.flatnonzero(cls == c)
+            rows, n_c = 1 << c, len(members)
+            self.leaf_base[members] = total + np.arange(n_c) * width
+            self.leaf_stride[members] = n_c * width
+            self.blocks.append((total, rows, n_c * width))
+            total += rows * n_c * width
+        self.flat = np.full(total, fill, dtype)
+
+    def index(self, leaf: np.ndarray, row: np.ndarray):
+        """Flat index of column 0 of (leaf, row), and whether that row
+        exists."""
+        return (self.leaf_base[leaf] + row * self.leaf_stride[leaf],
+                row < self.span[leaf])
+
+    def scan(self, ufunc) -> None:
+        for start, rows, cols in self.blocks:
+            block = self.flat[start:start + rows * cols].reshape(rows, cols)
+            s = 1
+            while s < rows:
+                ufunc(block[s:], block[:-s].copy(), out=block[s:])
+                s *= 2
+
+    def gather(self, leaf: np.ndarray, row: np.ndarray, column: int = 0):
+        return self.flat[self.leaf_base[leaf] + row * self.leaf_stride[leaf]
+                         + column]
 
 
-def _suffix_sum(table: np.ndarray) -> np.ndarray:
-    """``out[..., s] = sum over v > s of table[..., v]`` for s = 0..254."""
-    acc = np.cumsum(table[..., ::-1], axis=-1)[..., ::-1]
-    return acc[..., 1:NUM_LEVELS + 1]
+def _frame_heights(junc: np.ndarray, frame_pos: int, k: int) -> np.ndarray:
+    """Lowest junction between every leaf and the frame leaf: the leaf is in
+    the frame's component exactly at the levels below it."""
+    out = np.full(k, _BIG, np.int64)
+    if frame_pos > 0:
+        out[:frame_pos] = np.minimum.accumulate(junc[:frame_pos][::-1])[::-1]
+    if frame_pos < k - 1:
+        out[frame_pos + 1:] = np.minimum.accumulate(junc[frame_pos:])
+    return out
 
 
-def _component_tree(z: np.ndarray, conn: int, frame: bool,
-                    extra_stats: Sequence[Callable] = ()) -> dict:
-    """Components of ``{z > s}`` for s = 0..254 (see the module docstring).
+def _component_tree(z: np.ndarray, conn: int, frame: bool, grid: _Grid,
+                    cells: _Cells = None) -> dict:
+    """Components of ``{z > s}`` for s = 0 .. 254 (see the module
+    docstring).
 
     Args:
-        z: (H, W) int32 values in 0..255.
+        z: (H, W) uint8 values.
         conn: 8 (foreground) or 4 (background) connectivity.
-        frame: surround the image with an always-present frame and drop the
-            component that holds it (for holes).
-        extra_stats: callables ``f(labels, k) -> (k, 256)`` per-basin counts
-            by pixel value; each is summed over the pixels above the level
-            and over the basins of each component.
+        frame: surround the image with a frame above every level and drop
+            the components that hold it (for holes).
+        cells: also the bit-quad areas (foreground).
 
     Returns:
-        dict: one entry per non-empty component of every level, sorted by
-        level: ``level``, ``ymin, ymax, xmin, xmax``, ``top_x`` (the column
-        of one of its pixels in row ``ymin``), ``extras`` (list of arrays);
-        plus what maps a basin to its component at a level: ``labels``
-        (H, W) basin of each pixel, ``pos`` leaf position of each basin,
-        ``level_run`` (L, k) run id of each leaf position, ``run_offset``
-        (L,), ``run_to_comp``.
+        dict: per component, grouped by level (decreasing): ``s``, ``ymin``,
+        ``top_x`` (the column of one of its pixels in row ``ymin``),
+        ``ymax``, ``xmin``, ``xmax`` and, with ``cells``, ``area2`` (twice
+        the bit-quad area); plus what maps a pixel and a level to its
+        component: ``labels`` (H, W), ``pos``, ``v_leaf``, ``span``,
+        ``ragged``, ``comp_of``.
     """
+    n_lv = NUM_LEVELS
     height, width = z.shape
-    grid = _Grid.get(height, width)
-    labels, zp, root_values, root_keys, frame_basin = _basins(
+    labels, seg_region, peaks, start, values, keys, frame_region = _regions(
         z, conn, frame, grid)
-    ea, eb, ep = _boundary_edges(labels, zp, conn, grid)
-    pairs = _max_pass_per_pair(ea, eb, ep, len(root_values))
-    labels, root_values, pairs, frame_basin = _absorb_plateau_basins(
-        labels, root_values, root_keys, pairs, frame_basin)
-    k = len(root_values)
+    k = len(values)
+    if k > 1:
+        group, values, pairs, frame_region = _absorb(
+            values, keys,
+            _region_pairs(labels, z, start, conn, frame, frame_region, k,
+                          grid), frame_region)
+        if group is not None:
+            g32 = group.astype(np.int32)
+            labels = np.take(g32, labels)
+            seg_region = g32[seg_region]
+        k = len(values)
+    else:
+        pairs = None
     order, junc = _kruskal_order(pairs, k)
     pos = np.empty(k, np.int64)
     pos[order] = np.arange(k)
-    labels = labels.reshape(grid.hp, grid.wp)[1:-1, 1:-1].ravel()
-
-    extent = _suffix_min(_extent_tables(labels, z, k, grid))  # (4, k, L)
-    extras = [_suffix_sum(fn(labels, k)) for fn in extra_stats]
-
-    n_lv = NUM_LEVELS
-    levels = np.arange(n_lv)
-    starts = np.ones((n_lv, k), bool)
-    starts[:, 1:] = junc[None, :] <= levels[:, None]
-    level_run = np.cumsum(starts, axis=1) - 1  # (L, k) run id per position
-    runs_per_level = level_run[:, -1] + 1
-    run_offset = np.concatenate([[0], np.cumsum(runs_per_level)[:-1]])
-    start_flat = np.flatnonzero(starts.ravel())
-
-    def reduce(per_basin, ufunc):
-        """(n, k, L) per basin -> (runs, n) per component (leaf order)."""
-        table = per_basin[:, order, :].transpose(2, 1, 0)  # (L, k, n)
-        table = table.reshape(n_lv * k, -1)
-        return ufunc.reduceat(table, start_flat, axis=0)
-
-    ext = reduce(extent, np.minimum)
-    keep = ext[:, 0] < _BIG
+    v_leaf = values[order]
+    lo_leaf = np.zeros(k, np.int64)
     if frame:
-        frame_run = run_offset + level_run[:, pos[frame_basin]]
-        keep[frame_run] = False
-    ext = ext[keep]
-    comp = dict(
-        level=np.repeat(levels, runs_per_level)[keep],
-        ymin=ext[:, 0] >> 16,
-        top_x=ext[:, 0] & 65535,
-        ymax=-ext[:, 1],
-        xmin=ext[:, 2] >> 16,
-        xmax=-ext[:, 3])
-    if extras:
-        comp['extras'] = list(reduce(np.stack(extras), np.add)[keep].T)
+        lo_leaf = np.minimum(_frame_heights(junc, pos[frame_region], k),
+                             v_leaf)
+    span = v_leaf - lo_leaf
+    top_row = v_leaf[pos]  # per region: a pixel value v goes to row top - v
+
+    # extremes, all minimised: top row * 65536 + a column there, -bottom
+    # row, left column, -right column
+    ext = _LeafTables(span, 4, _BIG, np.int32)
+    # rows: the highest (value, column) of each region in each row; only
+    # pixels that no same-region horizontal neighbour beats can be it
+    lab2 = labels.reshape(height, width)
+    same = lab2[:, 1:] == lab2[:, :-1]
+    right_wins = z[:, 1:] >= z[:, :-1]
+    beaten = np.zeros((height, width), bool)
+    beaten[:, :-1] = same & right_wins
+    beaten[:, 1:] |= same & ~right_wins
+    cand = np.flatnonzero(~beaten)
+    val = z.reshape(-1)[cand].astype(np.int32)
+    val <<= 16
+    val |= (cand % width).astype(np.int32)
+    row_best = np.full(k * height, -1, np.int32)
+    np.maximum.at(row_best, labels[cand].astype(np.int64) * height +
+                  cand // width, val)
+    cell = np.flatnonzero(row_best >= 65536)  # value >= 1
+    best = row_best[cell]
+    region, row = np.divmod(cell, height)
+    idx, ok = ext.index(pos[region], top_row[region] - (best >> 16))
+    idx, best = idx[ok], best[ok]
+    row = row[ok].astype(np.int32)
+    np.minimum.at(ext.flat, idx, (row << 16) | (best & 65535))
+    np.minimum.at(ext.flat, idx + 1, -row)
+    # columns: a segment lies in one column and its peak is its maximum
+    seg_val = z.reshape(-1)[peaks].astype(np.int64)
+    live = np.flatnonzero(seg_val)
+    region = seg_region[live]
+    idx, ok = ext.index(pos[region], top_row[region] - seg_val[live])
+    idx = idx[ok]
+    col = (peaks[live[ok]] % width).astype(np.int32)
+    np.minimum.at(ext.flat, idx + 2, col)
+    np.minimum.at(ext.flat, idx + 3, -col)
+    ext.scan(np.minimum)
+
+    # components: at level s the leaves that are needed, in leaf order; a
+    # run of consecutive leaves joined above s (a leaf that does not exist
+    # at s is alone: it only touches others at passes <= its maximum)
+    thr = (n_lv - 1 - np.arange(n_lv))[:, None]
+    alive = np.flatnonzero((v_leaf[None, :] > thr) & (lo_leaf[None, :] <= thr))
+    r, p = np.divmod(alive, k)
+    s = n_lv - 1 - r
+    after = np.append(junc, 0)
+    first = np.ones(len(alive), bool)
+    first[1:] = ((r[1:] != r[:-1]) | (p[1:] != p[:-1] + 1) |
+                 (after[p[:-1]] <= s[1:]))
+    runs = np.flatnonzero(first)
+    row = v_leaf[p] - 1 - s
+    if len(runs):
+        stats = [np.minimum.reduceat(ext.gather(p, row, c), runs)
+                 for c in range(4)]
     else:
-        comp['extras'] = []
-    run_to_comp = np.full(len(keep), -1, np.int64)
-    run_to_comp[np.flatnonzero(keep)] = np.arange(int(keep.sum()))
-    comp.update(labels=labels.reshape(height, width), pos=pos,
-                level_run=level_run, run_offset=run_offset,
-                run_to_comp=run_to_comp)
+        stats = [np.zeros(0, np.int32)] * 4
+    ragged = np.cumsum(span) - span
+    comp_of = np.full(int(span.sum()), -1, np.int64)
+    comp_of[ragged[p] + row] = np.cumsum(first, dtype=np.int64) - 1
+    comp = dict(
+        s=s[runs],
+        ymin=(stats[0] >> 16).astype(np.int64),
+        top_x=(stats[0] & 65535).astype(np.int64),
+        ymax=-stats[1].astype(np.int64),
+        xmin=stats[2].astype(np.int64),
+        xmax=-stats[3].astype(np.int64))
+    if cells is not None:
+        area = _LeafTables(span, 1, 0, np.int64)
+        region, value, count = cells.counts(labels, k, grid)
+        idx, ok = area.index(pos[region], top_row[region] - value)
+        np.add.at(area.flat, idx[ok], count[ok])
+        area.scan(np.add)
+        comp['area2'] = (np.add.reduceat(area.gather(p, row), runs)
+                         if len(runs) else np.zeros(0, np.int64))
+    comp.update(labels=lab2, pos=pos, v_leaf=v_leaf, span=span,
+                ragged=ragged, comp_of=comp_of)
     return comp
 
 
-def _hist256(values: np.ndarray, mask=None) -> np.ndarray:
-    """Counts of the values 0..255 of a uint8 array (cv2.calcHist: several
-    times faster than np.bincount; float32 counts are exact below 2^24)."""
-    hist = cv2.calcHist([values], [0], mask, [256], [0, 256])
-    return hist.ravel().astype(np.int64)
-
-
-def _quad_counts(q: np.ndarray):
-    """Bit-quad statistics of the 2x2 cells of the zero-padded map.
-
-    For each cell, with its values sorted ``v1 >= v2 >= v3 >= v4`` (-1
-    outside the image), the foreground ``q > t`` holds exactly 1 pixel of the
-    cell for ``v2 <= t < v1``, 3+ for ``t < v3`` and 4 for ``t < v4``, and
-    two diagonal ones for ``v3 <= t < v2`` when the two highest pixels are
-    diagonal. The foreground pixels of a cell are 8-connected: the cell
-    belongs to the component of the higher of its two diagonal corners
-    ``(0, 0)`` / ``(1, 1)``, which is in the foreground whenever 3+ pixels
-    are.
-
-    Returns:
-        tuple: ``(counter, euler)`` — ``counter(labels, k)`` gives the
-        per-basin (k, 256) counts whose suffix sums are twice the bit-quad
-        area ``2 * n4 + n3`` of each basin's part above the level;
-        ``euler`` (255,) is the 8-connectivity Euler number (components
-        minus holes) of ``q > t``, ``(n1 - n3 - 2 nD) / 4`` (Gray 1971).
-    """
-    height, width = q.shape
-    qp = np.full((height + 2, width + 2), -1, np.int16)
-    qp[1:-1, 1:-1] = q
-    a, b = qp[:-1, :-1], qp[:-1, 1:]
-    c, d = qp[1:, :-1], qp[1:, 1:]
-    lo1, hi1 = np.minimum(a, b), np.maximum(a, b)
-    lo2, hi2 = np.minimum(c, d), np.maximum(c, d)
-    v4 = np.minimum(lo1, lo2)
-    v1 = np.maximum(hi1, hi2)
-    mid_lo = np.maximum(lo1, lo2)
-    mid_hi = np.minimum(hi1, hi2)
-    v3 = np.minimum(mid_lo, mid_hi)
-    v2 = np.maximum(mid_lo, mid_hi)
-    # two highest pixels on a diagonal: min(a, d) > max(b, c) or vice versa
-    diag = ((np.minimum(a, d) > np.maximum(b, c)) |
-            (np.minimum(b, c) > np.maximum(a, d))).view(np.uint8)
-
-    # Spans [lo, hi) of levels t >= 0: clipping -1 (outside) to 0 keeps
-    # them, and every value fits in uint8.
-    def u8(v):
-        return np.maximum(v, 0).astype(np.uint8)
-
-    u1, u2, u3, u4 = u8(v1), u8(v2), u8(v3), u8(v4)
-    diff = (_hist256(u2) - _hist256(u1)) - (_hist256(u4) - _hist256(u3))
-    diff -= 2 * (_hist256(u3, diag) - _hist256(u2, diag))
-    euler4 = np.cumsum(diff)[:NUM_LEVELS]  # index t: level t
-    if (euler4 % 4).any():
-        raise RuntimeError('bit-quad counts are not a multiple of 4')
-    euler = euler4 // 4
-
-    grid = _Grid.get(height, width)
-    rp = np.zeros((height + 2, width + 2), np.int32)
-    rp[1:-1, 1:-1] = grid.ridx.reshape(height, width)
-    top = np.where(a >= d, rp[:-1, :-1], rp[1:, 1:])
-    # v3 = -1: fewer than 3 image pixels, never counted; u3 = 0 would
-    # count it at no level t >= 0 either (suffix over values > t)
-    w3 = (v3 >= 0).view(np.uint8)
-    w4 = (v4 >= 0).view(np.uint8)
-
-    def counter(labels, k):
-        cell_basin = np.take(labels, top, mode='clip')
-        if k <= 256:
-            cb = cell_basin.astype(np.uint8)
-            out = cv2.calcHist([cb, u3], [0, 1], w3, [k, 256],
-                               [0, k, 0, 256])
-            out += cv2.calcHist([cb, u4], [0, 1], w4, [k, 256],
-                                [0, k, 0, 256])
-            return out.astype(np.int64)
-        cb = cell_basin.ravel().astype(np.int64) * 256
-        out = np.bincount((cb + u3.ravel())[w3.ravel().view(bool)],
-                          minlength=k * 256)
-        out += np.bincount((cb + u4.ravel())[w4.ravel().view(bool)],
-                           minlength=k * 256)
-        return out.reshape(k, 256)
-
-    return counter, euler
-
-
-def _protocol_boxes(xmin, ymin, xmax, ymax, height, width, grow=0):
+def _protocol_boxes(comp: dict, height: int, width: int, grow: int = 0):
     """``[x0, y0, min(x1 + 1, W - 1), min(y1 + 1, H - 1)]`` of pixel extents
     (grown by ``grow`` pixels first, for hole borders)."""
-    x0 = xmin - grow
-    y0 = ymin - grow
-    x1 = np.minimum(xmax + grow + 1, width - 1)
-    y1 = np.minimum(ymax + grow + 1, height - 1)
-    return np.stack([x0, y0, x1, y1], axis=1).astype(np.int64)
+    return np.stack([
+        comp['xmin'] - grow, comp['ymin'] - grow,
+        np.minimum(comp['xmax'] + grow + 1, width - 1),
+        np.minimum(comp['ymax'] + grow + 1, height - 1)
+    ], axis=1)
 
 
-#: Above this many threshold levels with holes, the hole boxes come from the
-#: background component tree rather than from cv2.findContours at each of
-#: these levels (both are exact; this is only the cheaper choice).
-MAX_TRACED_HOLE_LEVELS = 40
-
-
-def _group_by_level(levels: np.ndarray):
-    """Start index of each run of equal (sorted) levels, and the levels."""
-    seg = np.flatnonzero(np.r_[True, levels[1:] != levels[:-1]])
-    return seg, levels[seg]
-
-
-def boxes_at_all_levels(quantized: np.ndarray,
-                        max_traced_hole_levels: int = MAX_TRACED_HOLE_LEVELS):
+def boxes_at_all_levels(quantized: np.ndarray):
     """MaxBoxAcc and MaxBoxAccV2 boxes of ``q > t`` for t = 0 .. 254.
 
-    Identical to running ``wsol_protocol.contour_boxes`` on each of the
-    255 binary maps (``tests/test_evaluation`` checks it against that brute
+    Identical to running ``wsol_protocol.contour_boxes`` on each of the 255
+    binary maps (``tests/test_evaluation`` checks it against that brute
     force on thousands of random maps).
 
     Args:
         quantized: uint8 (H, W) map.
-        max_traced_hole_levels: see :data:`MAX_TRACED_HOLE_LEVELS` (speed
-            only; 0 always builds the background tree, a large value always
-            traces the levels with holes).
 
     Returns:
         tuple: ``(largest (255, 4), all_boxes (M, 4), all_levels (M,),
         num_traced)`` — the box of the largest contour at each level, the
-        boxes of all contours with their level (sorted by level), and how
-        many levels were handed to ``cv2.findContours``.
+        boxes of all contours with their level (sorted by level; a level
+        without contour has the box [0, 0, 0, 0]), and how many levels were
+        handed to ``cv2.findContours`` to decide the largest.
     """
     q = np.ascontiguousarray(quantized)
     if q.ndim != 2 or q.dtype != np.uint8:
@@ -580,59 +619,36 @@ def boxes_at_all_levels(quantized: np.ndarray,
     if int(q.max()) == 0:  # no foreground at any level: the [0, 0, 0, 0] box
         return (largest, np.zeros((NUM_LEVELS, 4), np.int64),
                 np.arange(NUM_LEVELS), 0)
-    z_fg = q.astype(np.int32)
-    counter, euler = _quad_counts(q)
-    fg = _component_tree(z_fg, 8, frame=False, extra_stats=[counter])
-    f_level = fg['level']
-    f_boxes = _protocol_boxes(fg['xmin'], fg['ymin'], fg['xmax'], fg['ymax'],
-                              height, width)
-    lower = fg['extras'][0].astype(np.int64)  # twice the bit-quad area
+    grid = _Grid.get(height, width)
+    fg = _component_tree(q, 8, False, grid, _Cells(q))
+    f_level = fg['s']
+    f_boxes = _protocol_boxes(fg, height, width)
+    lower = fg['area2']  # twice the bit-quad area
     upper = lower.copy()
 
-    # holes per level: components - Euler number
-    n_comp = np.bincount(f_level, minlength=NUM_LEVELS)
-    n_holes = n_comp - euler
-    if (n_holes < 0).any():  # would contradict the Euler formula
-        raise RuntimeError('inconsistent component and Euler counts')
-    hole_levels = np.flatnonzero(n_holes > 0)
-    use_bg_tree = len(hole_levels) > max_traced_hole_levels
-    parts_lv, parts_bx = [f_level], [f_boxes]
-    if use_bg_tree:
-        # holes of {q > t}: the 4-connected components of
-        # {q <= t} = {255 - q > s} (s = 254 - t) away from the frame
-        bg = _component_tree(255 - z_fg, 4, frame=True)
-        h_level = (NUM_LEVELS - 1) - bg['level']
-        parts_lv.append(h_level)
-        parts_bx.append(_protocol_boxes(bg['xmin'], bg['ymin'], bg['xmax'],
-                                        bg['ymax'], height, width, grow=1))
-        if len(h_level):
-            # the component enclosing a hole holds the pixel above any
-            # pixel of the hole's top row; the filled area of a component is
-            # at most its own plus every cell its holes' boxes touch
-            y0, x0 = bg['ymin'], bg['top_x']
-            basin_above = fg['labels'][y0 - 1, x0]
-            run = fg['run_offset'][h_level] + fg['level_run'][
-                h_level, fg['pos'][basin_above]]
-            parent = fg['run_to_comp'][run]
-            if (parent < 0).any():
-                raise RuntimeError('hole without an enclosing component')
-            w_h = (bg['xmax'] - bg['xmin'] + 1).astype(np.int64)
-            h_h = (bg['ymax'] - bg['ymin'] + 1).astype(np.int64)
-            np.add.at(upper, parent, 2 * (w_h + 1) * (h_h + 1))
-    else:
-        # few levels with holes: trace them (hole borders, and the largest
-        # contour when there are several components)
-        for t in hole_levels.tolist():
-            boxes, best = _trace_level(q, t, n_comp[t] > 1)
-            parts_lv.append(np.full(len(boxes), t))
-            parts_bx.append(boxes)
-            if best is not None:
-                largest[t] = best
+    # holes of {q > t}: the 4-connected components of {255 - q > 254 - t}
+    # away from the frame
+    bg = _component_tree(255 - q, 4, True, grid)
+    h_level = (NUM_LEVELS - 1) - bg['s']
+    if len(h_level):
+        # the component enclosing a hole holds the pixel above any pixel of
+        # the hole's top row; the filled area of a component is at most its
+        # own plus every cell its holes' boxes touch
+        leaf = fg['pos'][fg['labels'][bg['ymin'] - 1, bg['top_x']]]
+        row = fg['v_leaf'][leaf] - 1 - h_level
+        if (row < 0).any() or (row >= fg['span'][leaf]).any():
+            raise RuntimeError('hole without an enclosing component')
+        parent = fg['comp_of'][fg['ragged'][leaf] + row]
+        w_h = bg['xmax'] - bg['xmin'] + 1
+        h_h = bg['ymax'] - bg['ymin'] + 1
+        np.add.at(upper, parent, 2 * (w_h + 1) * (h_h + 1))
 
-    # ---- MaxBoxAcc: the component with the largest filled area, decided
-    # when its lower bound beats every other component's upper bound (a
-    # single component always wins: its holes never beat it)
-    seg, seg_level = _group_by_level(f_level)
+    # MaxBoxAcc: the component with the largest filled area, decided when
+    # its lower bound beats every other component's upper bound (a single
+    # component always wins: its holes never beat it); components come
+    # level by level
+    seg = np.flatnonzero(np.r_[True, f_level[1:] != f_level[:-1]])
+    seg_level = f_level[seg]
     comp_seg = np.repeat(np.arange(len(seg)),
                          np.diff(np.r_[seg, len(f_level)]))
     best_lower = np.maximum.reduceat(lower, seg)
@@ -642,27 +658,21 @@ def boxes_at_all_levels(quantized: np.ndarray,
     others = upper.copy()
     others[cand] = -1
     decided = lower[cand] > np.maximum.reduceat(others, seg)
-    if not use_bg_tree:  # levels with holes and components: traced above
-        with_holes = np.zeros(NUM_LEVELS, bool)
-        with_holes[hole_levels] = True
-        done = with_holes[seg_level] & (n_comp[seg_level] > 1)
-        decided &= ~done
-    else:
-        done = np.zeros(len(seg), bool)
     largest[seg_level[decided]] = f_boxes[cand[decided]]
-    traced = seg_level[~decided & ~done]
+    traced = seg_level[~decided]
     for t in traced.tolist():
         largest[t] = _largest_contour_box(q, t)
-    num_traced = len(traced) + (0 if use_bg_tree else len(hole_levels))
 
-    # ---- MaxBoxAccV2: every contour (levels >= max(q) have none: [0,0,0,0])
-    empty = n_comp == 0
-    parts_lv.append(np.flatnonzero(empty))
-    parts_bx.append(np.zeros((int(empty.sum()), 4), np.int64))
-    all_levels = np.concatenate(parts_lv)
-    all_boxes = np.concatenate(parts_bx)
+    # MaxBoxAccV2: every contour (levels >= max(q) have none: [0,0,0,0])
+    empty = np.ones(NUM_LEVELS, bool)
+    empty[f_level] = False
+    empty = np.flatnonzero(empty)
+    all_levels = np.concatenate([f_level, h_level, empty])
+    all_boxes = np.concatenate([
+        f_boxes, _protocol_boxes(bg, height, width, grow=1),
+        np.zeros((len(empty), 4), np.int64)])
     srt = np.argsort(all_levels, kind='stable')
-    return largest, all_boxes[srt], all_levels[srt], num_traced
+    return largest, all_boxes[srt], all_levels[srt], len(traced)
 
 
 def _largest_contour_box(q: np.ndarray, t: int) -> np.ndarray:
@@ -677,32 +687,3 @@ def _largest_contour_box(q: np.ndarray, t: int) -> np.ndarray:
     x, y, w, h = cv2.boundingRect(contours[int(np.argmax(areas))])
     return np.array([x, y, min(x + w, width - 1), min(y + h, height - 1)],
                     np.int64)
-
-
-def _trace_level(q: np.ndarray, t: int, with_largest: bool):
-    """Hole-border boxes of ``q > t`` from cv2.findContours (contours at an
-    odd depth of the tree), and the largest contour's box if asked."""
-    height, width = q.shape
-    contours, hierarchy = cv2.findContours((q > t).view(np.uint8),
-                                           cv2.RETR_TREE,
-                                           cv2.CHAIN_APPROX_SIMPLE)
-    if len(contours) == 0:
-        return np.zeros((0, 4), np.int64), (
-            np.zeros(4, np.int64) if with_largest else None)
-    parent = hierarchy[0][:, 3]
-    depth = np.zeros(len(contours), np.int64)
-    up = parent.copy()
-    while (up >= 0).any():
-        depth += up >= 0
-        up = np.where(up >= 0, parent[np.maximum(up, 0)], -1)
-    boxes = []
-    for i in np.flatnonzero(depth % 2).tolist():
-        x, y, w, h = cv2.boundingRect(contours[i])
-        boxes.append([x, y, min(x + w, width - 1), min(y + h, height - 1)])
-    best = None
-    if with_largest:
-        areas = [cv2.contourArea(c) for c in contours]
-        x, y, w, h = cv2.boundingRect(contours[int(np.argmax(areas))])
-        best = np.array([x, y, min(x + w, width - 1),
-                         min(y + h, height - 1)], np.int64)
-    return np.asarray(boxes, np.int64).reshape(-1, 4), best
