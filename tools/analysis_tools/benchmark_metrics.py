@@ -18,6 +18,8 @@ Example::
 
     python tools/analysis_tools/benchmark_metrics.py --num-maps 200 \\
         --num-masks 5000 --map-kind cam7
+    python tools/analysis_tools/benchmark_metrics.py --num-maps 100 \\
+        --num-masks 0 --map-kind all --repeat 3
 """
 import argparse
 import os
@@ -201,17 +203,16 @@ def compare(name, a, b):
     return same
 
 
-def run_boxes(args):
-    rng = np.random.default_rng(args.seed)
+def time_boxes_once(args, batches):
+    """One timing round of (a), (b) and optionally (c) on the same batches,
+    interleaved batch by batch so that the load of a shared machine hits
+    them alike. Returns the times and the outputs."""
     naive = StraightforwardBoxes(args.eval_size)
     metric = BoxLocalizationMetric(eval_size=args.eval_size)
     dedup = BoxLocalizationMetric(eval_size=args.eval_size,
                                   box_algorithm='contours')
     t_naive = t_metric = t_dedup = 0.0
-    done = 0
-    while done < args.num_maps:
-        n = min(args.batch_size, args.num_maps - done)
-        batch = make_batch(rng, args.map_kind, args.eval_size, n, 200, False)
+    for batch in batches:
         t0 = time.perf_counter()
         for s in batch:
             naive.add(s)
@@ -224,7 +225,6 @@ def run_boxes(args):
         t_naive += t1 - t0
         t_metric += t2 - t1
         t_dedup += t3 - t2
-        done += n
     t0 = time.perf_counter()
     out_naive, curves_naive = naive.metrics()
     t1 = time.perf_counter()
@@ -233,28 +233,48 @@ def run_boxes(args):
     t_naive += t1 - t0
     t_metric += t2 - t1
     same = compare('boxes', out_naive, out_metric)
-    same_curves = all(
+    same &= all(
         np.array_equal(curves_naive[k], metric.curves[k])
         for k in curves_naive)
-    print(f'[boxes] {args.num_maps} maps ({args.map_kind}), '
-          f'{args.eval_size}x{args.eval_size}, 1,000 thresholds')
-    print(f'  (a) contours at every threshold: {t_naive:8.2f} s '
-          f'({t_naive / args.num_maps * 1e3:.2f} ms/map)')
-    print(f'  (b) BoxLocalizationMetric:        {t_metric:8.2f} s '
-          f'({t_metric / args.num_maps * 1e3:.2f} ms/map)')
-    print(f'  speed-up (a)/(b): {t_naive / t_metric:.1f}x')
     if args.with_contours:
-        same &= strip_prefix(dedup.evaluate(args.num_maps)) == out_metric
-        print(f'  (c) box_algorithm="contours" (one findContours per '
-              f'distinct level): {t_dedup:.2f} s, (a)/(c) '
-              f'{t_naive / t_dedup:.1f}x')
-    print(f'  identical numbers: {same} ({len(out_metric)} values); '
-          f'identical curves: {same_curves}')
-    print('  ' + ', '.join(f'{k}={v:.4g}' for k, v in out_metric.items()))
-    return same and same_curves
+        same &= compare('contours', out_metric,
+                        strip_prefix(dedup.evaluate(args.num_maps)))
+    return t_naive, t_metric, t_dedup, same, out_metric
 
 
-def run_pxap(args):
+def run_boxes(args, map_kind):
+    rng = np.random.default_rng(args.seed)
+    batches = []
+    while sum(map(len, batches)) < args.num_maps:
+        n = min(args.batch_size, args.num_maps - sum(map(len, batches)))
+        batches.append(make_batch(rng, map_kind, args.eval_size, n, 200,
+                                  False))
+    print(f'[boxes] {args.num_maps} maps ({map_kind}), '
+          f'{args.eval_size}x{args.eval_size}, 1,000 thresholds')
+    ratios, all_same = [], True
+    for r in range(args.repeat):
+        t_naive, t_metric, t_dedup, same, out = time_boxes_once(args,
+                                                                batches)
+        ratios.append(t_naive / t_metric)
+        all_same &= same
+        line = (f'  round {r + 1}: (a) contours at every threshold '
+                f'{t_naive:6.2f} s ({t_naive / args.num_maps * 1e3:.2f} '
+                f'ms/map), (b) BoxLocalizationMetric {t_metric:6.2f} s '
+                f'({t_metric / args.num_maps * 1e3:.2f} ms/map), '
+                f'(a)/(b) {t_naive / t_metric:.1f}x')
+        if args.with_contours:
+            line += (f', (c) box_algorithm="contours" {t_dedup:.2f} s, '
+                     f'(a)/(c) {t_naive / t_dedup:.1f}x')
+        print(line)
+    print(f'  speed-up (a)/(b): median {np.median(ratios):.1f}x '
+          f'(min {min(ratios):.1f}x, max {max(ratios):.1f}x over '
+          f'{len(ratios)} rounds)')
+    print(f'  identical numbers and curves: {all_same} ({len(out)} values)')
+    print('  ' + ', '.join(f'{k}={v:.4g}' for k, v in out.items()))
+    return all_same
+
+
+def run_pxap(args, map_kind):
     rng = np.random.default_rng(args.seed + 1)
     naive = StraightforwardPxAP(args.eval_size)
     metric = PixelLocalizationMetric(eval_size=args.eval_size)
@@ -262,7 +282,7 @@ def run_pxap(args):
     done = 0
     while done < args.num_masks:
         n = min(args.batch_size, args.num_masks - done)
-        batch = make_batch(rng, args.map_kind, args.eval_size, n, 2, True)
+        batch = make_batch(rng, map_kind, args.eval_size, n, 2, True)
         t0 = time.perf_counter()
         for s in batch:
             naive.add(s)
@@ -282,7 +302,7 @@ def run_pxap(args):
     same = ap_naive == out['PxAP'] and np.array_equal(
         naive.pos, metric.curves['pos_hist']) and np.array_equal(
             naive.neg, metric.curves['neg_hist'])
-    print(f'[PxAP] {args.num_masks} maps with masks, '
+    print(f'[PxAP] {args.num_masks} maps with masks ({map_kind}), '
           f'{args.eval_size}x{args.eval_size}')
     print(f'  (a) np.histogram per image:  {t_naive:8.2f} s')
     print(f'  (b) PixelLocalizationMetric: {t_metric:8.2f} s')
@@ -299,10 +319,16 @@ def parse_args(argv=None):
                         help='maps for the box metrics')
     parser.add_argument('--num-masks', type=int, default=5000,
                         help='maps with masks for PxAP (0 to skip)')
-    parser.add_argument('--map-kind', choices=MAP_KINDS, default='cam7',
+    parser.add_argument('--map-kind', choices=MAP_KINDS + ('all', ),
+                        default='cam7',
                         help='cam7 / cam28: random 7x7 / 28x28 low-res CAMs '
                         'upsampled (bicubic) to 224; blobs: Gaussian bumps '
-                        'plus weak noise')
+                        'plus weak noise; all: the three, one after the '
+                        'other (PxAP on cam7)')
+    parser.add_argument('--repeat', type=int, default=1,
+                        help='timing rounds of the box metrics on the same '
+                        'maps (the ratio of each round and their median '
+                        'are printed: the machine may be shared)')
     parser.add_argument('--eval-size', type=int, default=224)
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--seed', type=int, default=0)
@@ -311,18 +337,32 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def load_average():
+    try:
+        return '/'.join(f'{v:.2f}' for v in os.getloadavg())
+    except OSError:  # not on every platform
+        return 'n/a'
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.repeat < 1:
+        raise SystemExit('--repeat must be at least 1')
     print(f'machine: {platform.machine()} {platform.processor() or ""}, '
           f'{os.cpu_count()} CPUs, Python {platform.python_version()}, '
-          f'NumPy {np.__version__}, OpenCV {cv2.__version__}')
+          f'NumPy {np.__version__}, OpenCV {cv2.__version__}; load average '
+          f'(1/5/15 min) at start: {load_average()}')
+    kinds = MAP_KINDS if args.map_kind == 'all' else (args.map_kind, )
     ok = True
     if args.num_maps:
-        ok &= run_boxes(args)
+        for kind in kinds:
+            ok &= run_boxes(args, kind)
     if args.num_masks:
-        ok &= run_pxap(args)
+        ok &= run_pxap(args, kinds[0])
+    print(f'load average at the end: {load_average()}')
     if not ok:
         raise SystemExit('results differ')
+    return ok
 
 
 if __name__ == '__main__':
