@@ -639,6 +639,8 @@ def boxes_at_all_levels(quantized: np.ndarray):
         if (row < 0).any() or (row >= fg['span'][leaf]).any():
             raise RuntimeError('hole without an enclosing component')
         parent = fg['comp_of'][fg['ragged'][leaf] + row]
+        if (parent < 0).any():
+            raise RuntimeError('hole without an enclosing component')
         w_h = bg['xmax'] - bg['xmin'] + 1
         h_h = bg['ymax'] - bg['ymin'] + 1
         np.add.at(upper, parent, 2 * (w_h + 1) * (h_h + 1))
