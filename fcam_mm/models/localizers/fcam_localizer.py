@@ -6,7 +6,8 @@ import torch.nn.functional as F
 
 from fcam_mm.registry import MODELS
 from fcam_mm.structures import WSOLDataSample
-from ..utils import sample_pseudo_labels
+from ..utils import IGNORE_INDEX, sample_pseudo_labels
+from ..utils.sampling_regions import check_seed_cfg
 from .wsol_localizer import WSOLLocalizer
 
 
@@ -62,6 +63,9 @@ class FCAMLocalizer(WSOLLocalizer):
         self.size_loss = (None if size_loss is None else
                           MODELS.build(size_loss))
         self.seed_cfg = dict(seed_cfg or {})
+        # Seeds are drawn only in stage 2: a bad n⁻ must fail here, not
+        # after the whole of stage 1.
+        check_seed_cfg(self.seed_cfg)
         self.stage = 1
         self.set_stage(stage)
 
@@ -103,15 +107,36 @@ class FCAMLocalizer(WSOLLocalizer):
         labels = self._stack_labels(data_samples, inputs.device)
         with torch.no_grad():
             feats = self.extract_feat(inputs)
+        seeds = self.pseudo_labels(inputs, labels, feats)
+        logits = self.decoder(feats, inputs.shape[-2:])
+        return self.decoder_losses(logits, seeds, inputs)
+
+    def pseudo_labels(self, inputs: torch.Tensor, labels: torch.Tensor,
+                      feats) -> torch.Tensor:
+        """``Y`` on ``Ω'`` (eq. 2): seeds sampled from the CAM of the GT
+        class, interpolated (bilinear) to the input's size. (B, H, W) int64,
+        ``ignore_index`` outside the seeds."""
         cams, _ = self.cam(self, inputs, labels, feats=feats)
         cams = F.interpolate(
             cams.detach()[:, None],
             size=inputs.shape[-2:],
             mode='bilinear',
             align_corners=False)[:, 0]
-        seeds = sample_pseudo_labels(cams, **self.seed_cfg)
-        logits = self.decoder(feats, inputs.shape[-2:])
+        return sample_pseudo_labels(cams, **self.seed_cfg)
+
+    def decoder_losses(self, logits: torch.Tensor, seeds: torch.Tensor,
+                       inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """The terms of eq. 3 for the decoder's ``logits`` (B, 2, H, W):
+        ``loss_seed`` (α·partial CE on ``seeds``), ``loss_crf`` (λ·R) and
+        ``loss_size`` (ASC), the last two when configured, plus the logged
+        count ``unseeded_images``. A subclass adds a term by extending this
+        method (``docs/adding_components.md``)."""
         losses = dict(loss_seed=self.seed_loss(logits, seeds))
+        # Images whose CAM is constant or not finite get no seed (a defined
+        # case, see sample_pseudo_labels); logged, not silently dropped.
+        ignore = self.seed_cfg.get('ignore_index', IGNORE_INDEX)
+        unseeded = (seeds != ignore).flatten(1).any(1).logical_not()
+        losses['unseeded_images'] = unseeded.sum().float()
         probs = logits.softmax(dim=1)
         if self.crf_loss is not None:
             losses['loss_crf'] = self.crf_loss(probs, self.raw_images(inputs))
