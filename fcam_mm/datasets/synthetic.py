@@ -95,6 +95,11 @@ Knobs (arguments of :func:`generate_synthetic_dataset`)
     sector mean (see above).
 ``hue_jitter_deg`` (8.0)
     uniform jitter of the part hues (they are 60 degrees apart).
+``body_families`` (1)
+    1: class-neutral bodies (the default). m > 1: class ``k`` is part
+    pattern ``k // m`` with a body from colour family ``k % m`` (hue
+    sectors, see :func:`body_family_hue_range`), so the body carries part
+    of the class evidence; at most ``MAX_CLASSES * m`` classes.
 ``jpeg_quality`` (95)
     quality of the written JPEG images.
 ``save_part_masks`` (False)
@@ -137,7 +142,7 @@ import numpy as np
 
 __all__ = [
     'GENERATOR_VERSION', 'MAX_CLASSES', 'SPLITS', 'SyntheticKnobs',
-    'class_names', 'render_sample', 'generate_synthetic_dataset',
+    'class_names', 'body_family_hue_range', 'render_sample', 'generate_synthetic_dataset',
     'make_preview'
 ]
 
@@ -158,6 +163,7 @@ CLASS_HUE_PAIRS = tuple((ring, (ring + offset) % len(PART_HUES))
                         for offset in range(1, len(PART_HUES))
                         for ring in range(len(PART_HUES)))
 MAX_CLASSES = len(CLASS_HUE_PAIRS)
+MAX_BODY_FAMILIES = 4
 
 SUPERSAMPLE = 4  # anti-aliasing factor of the coverage rasteriser
 _FIXED_POINT_BITS = 4  # sub-pixel precision passed to cv2.fillPoly
@@ -178,6 +184,7 @@ class SyntheticKnobs:
     decoy_prob: float = 0.5
     min_body_contrast: float = 50.0
     hue_jitter_deg: float = 8.0
+    body_families: int = 1
 
     def __post_init__(self):
         for f in fields(self):  # lists (from JSON/CLI) become tuples
@@ -194,6 +201,12 @@ class SyntheticKnobs:
         self._check_scalar('border_prob', 0.0, 1.0)
         self._check_scalar('min_body_contrast', 0.0, 200.0)
         self._check_scalar('hue_jitter_deg', 0.0, 25.0)
+        if (not isinstance(self.body_families, (int, np.integer))
+                or isinstance(self.body_families, bool)
+                or not 1 <= self.body_families <= MAX_BODY_FAMILIES):
+            raise ValueError(f'body_families must be an int in [1, '
+                             f'{MAX_BODY_FAMILIES}], got '
+                             f'{self.body_families!r}')
 
     def _check_range(self, name, kind, low, high):
         value = getattr(self, name)
@@ -217,23 +230,34 @@ class SyntheticKnobs:
                              f'got {value!r}')
 
 
-def class_names(num_classes: int = MAX_CLASSES) -> List[str]:
+def class_names(num_classes: int = MAX_CLASSES,
+                body_families: int = 1) -> List[str]:
     """Names of the first ``num_classes`` classes, in label order, e.g.
-    ``'red_ring_yellow_core'`` (ring hue, then core hue of the part)."""
-    _check_num_classes(num_classes)
-    return [f'{PART_HUES[ring][0]}_ring_{PART_HUES[core][0]}_core'
-            for ring, core in CLASS_HUE_PAIRS[:num_classes]]
+    ``'red_ring_yellow_core'`` (ring hue, then core hue of the part), with
+    ``_body{j}`` appended when there are several body colour families
+    (class ``k``: part pattern ``k // body_families``, family
+    ``k % body_families``)."""
+    _check_num_classes(num_classes, body_families)
+    names = []
+    for label in range(num_classes):
+        pattern, family = divmod(label, body_families)
+        ring, core = CLASS_HUE_PAIRS[pattern]
+        name = f'{PART_HUES[ring][0]}_ring_{PART_HUES[core][0]}_core'
+        names.append(name if body_families == 1 else f'{name}_body{family}')
+    return names
 
 
-def _check_num_classes(num_classes):
+def _check_num_classes(num_classes, body_families=1):
     if (not isinstance(num_classes, (int, np.integer))
             or isinstance(num_classes, bool)):
         raise TypeError(f'num_classes must be an int, got {num_classes!r}')
-    if not 1 <= num_classes <= MAX_CLASSES:
+    most = MAX_CLASSES * body_families
+    if not 1 <= num_classes <= most:
         raise ValueError(
-            f'num_classes must be in [1, {MAX_CLASSES}]: the parts are '
-            f'ordered pairs of {len(PART_HUES)} distinct hues, which make '
-            f'{MAX_CLASSES} distinguishable classes; got {num_classes}')
+            f'num_classes must be in [1, {most}]: the parts are ordered '
+            f'pairs of {len(PART_HUES)} distinct hues ({MAX_CLASSES} '
+            f'patterns), times {body_families} body colour famil'
+            f'{"y" if body_families == 1 else "ies"}; got {num_classes}')
 
 
 # --------------------------------------------------------------------------
@@ -250,6 +274,33 @@ def _muted_colour(rng) -> np.ndarray:
     saturation = rng.uniform(0.05, 0.45)
     value = rng.uniform(0.2, 0.95)
     return _hsv_to_rgb255(hue, saturation, value)
+
+
+def body_family_hue_range(family: int, body_families: int
+                          ) -> Tuple[float, float]:
+    """Hue interval (degrees, centre ± half-width) of body colour family
+    ``family`` out of ``body_families``: the hue circle cut into equal
+    sectors from 30° on, each family taking the middle 75 % of its sector
+    (2 families: 345°–75° "warm" and 165°–255° "cool")."""
+    sector = 360.0 / body_families
+    return (30.0 + family * sector) % 360.0, 0.375 * sector
+
+
+def _body_colour_candidate(draws, family_hue=None):
+    """A body colour from three pre-drawn uniforms: the class-neutral muted
+    distribution when ``family_hue`` is None, else a muted colour whose hue
+    lies in ``family_hue = (centre, half_width)`` (saturation 0.2–0.45 and
+    brightness 0.35–0.95, so that the hue shows). The same draws serve both,
+    so the label changes the colour, never the number of random draws."""
+    u_hue, u_sat, u_val = draws
+    if family_hue is None:
+        # the expressions of Generator.uniform(low, high): the bytes of
+        # _muted_colour
+        return _hsv_to_rgb255(u_hue, 0.05 + (0.45 - 0.05) * u_sat,
+                              0.2 + (0.95 - 0.2) * u_val)
+    centre, half_width = family_hue
+    hue = (centre + (2 * u_hue - 1) * half_width) / 360.0
+    return _hsv_to_rgb255(hue, 0.2 + 0.25 * u_sat, 0.35 + 0.6 * u_val)
 
 
 def _saturated_colour(hue_deg, jitter_draws, hue_jitter_deg) -> np.ndarray:
@@ -579,11 +630,14 @@ def _local_background_means(image, object_mask, ring_width):
     return np.stack(means)
 
 
-def _pick_body_colour(rng, background_means, min_contrast):
+def _pick_body_colour(rng, background_means, min_contrast, family_hue=None):
     """First candidate muted colour far enough from every sector mean (the
-    number of draws is fixed, so later draws do not shift)."""
+    number of draws is fixed, so later draws do not shift). Candidates are
+    class-neutral, or in the hue range ``family_hue`` when given (see
+    :func:`_body_colour_candidate`)."""
+    draws = rng.uniform(size=(NUM_BODY_COLOUR_CANDIDATES, 3))
     candidates = np.stack(
-        [_muted_colour(rng) for _ in range(NUM_BODY_COLOUR_CANDIDATES)] +
+        [_body_colour_candidate(d, family_hue) for d in draws] +
         [np.array([25.0, 25.0, 25.0], np.float32),
          np.array([235.0, 235.0, 235.0], np.float32)])
     distances = np.linalg.norm(
@@ -618,8 +672,9 @@ def render_sample(seed: int, split: str, index: int, label: int,
     ``label``: the label changes only pixels where the part has coverage.
     """
     knobs = knobs or SyntheticKnobs()
-    if not 0 <= label < MAX_CLASSES:
-        raise ValueError(f'label must be in [0, {MAX_CLASSES}), got {label}')
+    if not 0 <= label < MAX_CLASSES * knobs.body_families:
+        raise ValueError(f'label must be in [0, '
+                         f'{MAX_CLASSES * knobs.body_families}), got {label}')
     rng = _image_rng(seed, split, index)
     width = int(rng.integers(knobs.image_size_range[0],
                              knobs.image_size_range[1] + 1))
@@ -680,12 +735,18 @@ def render_sample(seed: int, split: str, index: int, label: int,
                                                ring_width)
     texture = _texture_offset(rng, height, width, layout.scale)
     texture_mean = texture[object_mask].mean(axis=0)
-    body_colour, _ = _pick_body_colour(rng, background_means - texture_mean,
-                                       knobs.min_body_contrast)
+    # with several body families the body's hue range is the second half of
+    # the class (the part pattern narrows it down to body_families classes)
+    pattern, family = divmod(label, knobs.body_families)
+    family_hue = (body_family_hue_range(family, knobs.body_families)
+                  if knobs.body_families > 1 else None)
+    body_colour, _ = _pick_body_colour(
+        rng, background_means - texture_mean, knobs.min_body_contrast,
+        family_hue)
     body = body_colour + texture
 
     # part: ring hue around core hue; the only label-dependent colours
-    ring_hue, core_hue = CLASS_HUE_PAIRS[label]
+    ring_hue, core_hue = CLASS_HUE_PAIRS[pattern]
     ring_colour = _saturated_colour(PART_HUES[ring_hue][1],
                                     rng.uniform(size=3), knobs.hue_jitter_deg)
     core_colour = _saturated_colour(PART_HUES[core_hue][1],
@@ -857,7 +918,6 @@ def generate_synthetic_dataset(out_dir: str,
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) \
             or seed < 0:
         raise ValueError(f'seed must be a non-negative int, got {seed!r}')
-    _check_num_classes(num_classes)
     counts_per_class = _check_per_class(per_class)
     unknown = set(knobs) - {f.name for f in fields(SyntheticKnobs)}
     if unknown:
@@ -866,13 +926,14 @@ def generate_synthetic_dataset(out_dir: str,
             f'{[f.name for f in fields(SyntheticKnobs)]} plus jpeg_quality, '
             'save_part_masks, overwrite')
     knob_values = SyntheticKnobs(**knobs)
+    _check_num_classes(num_classes, knob_values.body_families)
     if (not isinstance(jpeg_quality, (int, np.integer))
             or not 1 <= jpeg_quality <= 100):
         raise ValueError(f'jpeg_quality must be an int in [1, 100], got '
                          f'{jpeg_quality!r}')
     start = time.perf_counter()
     _prepare_out_dir(out_dir, overwrite)
-    names = class_names(num_classes)
+    names = class_names(num_classes, knob_values.body_families)
     jpeg_params = (cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality))
 
     all_stats, widths, heights, counts = [], [], [], {}

@@ -15,7 +15,7 @@ from fcam_mm.datasets.metadata import (read_boxes, read_class_labels,
                                        read_image_ids, read_image_sizes,
                                        read_masks)
 from fcam_mm.datasets.synthetic import (MAX_CLASSES, SPLITS, SyntheticKnobs,
-                                        class_names,
+                                        body_family_hue_range, class_names,
                                         generate_synthetic_dataset,
                                         make_preview, render_sample)
 
@@ -193,6 +193,57 @@ def test_label_changes_only_the_part():
     assert changed.any()
     assert not (changed & ~part_zone).any()
     assert changed[a['part_mask']].mean() > 0.9
+
+
+def hue_degrees(rgb):
+    """Hue of an RGB colour (0-255 floats) in degrees."""
+    hsv = cv2.cvtColor(np.uint8([[np.clip(rgb, 0, 255)]]), cv2.COLOR_RGB2HSV)
+    return 2.0 * float(hsv[0, 0, 0])  # OpenCV's 8-bit hue is degrees / 2
+
+
+def circular_distance(a, b):
+    return abs((a - b + 180.0) % 360.0 - 180.0)
+
+
+def test_body_families_put_class_evidence_in_the_body():
+    """With body_families=2, class 2p+j is part pattern p with a body from
+    colour family j: the label then changes the part AND the body (never
+    the background or the clutter), and the body hue falls in the family's
+    range; class names say which family."""
+    knobs = SyntheticKnobs(body_families=2)
+    assert class_names(4, body_families=2) == [
+        'red_ring_yellow_core_body0', 'red_ring_yellow_core_body1',
+        'yellow_ring_green_core_body0', 'yellow_ring_green_core_body1']
+    warm, cool = (body_family_hue_range(j, 2) for j in range(2))
+    assert warm == (30.0, 67.5) and cool == (210.0, 67.5)
+    hits = 0
+    for index in range(6):
+        a = render_sample(3, 'val', index, 0, knobs)   # pattern 0, family 0
+        b = render_sample(3, 'val', index, 1, knobs)   # pattern 0, family 1
+        assert (a['object_mask'] == b['object_mask']).all()
+        changed = (a['image'] != b['image']).any(axis=2)
+        object_zone = cv2.dilate(a['object_mask'].astype(np.uint8),
+                                 np.ones((3, 3), np.uint8)).astype(bool)
+        assert not (changed & ~object_zone).any()
+        # same part pattern: the part's pixels agree up to the body's
+        # anti-aliased rim
+        core = cv2.erode(a['part_mask'].astype(np.uint8),
+                         np.ones((5, 5), np.uint8)).astype(bool)
+        assert not changed[core].any()
+        body = a['object_mask'] & ~cv2.dilate(
+            a['part_mask'].astype(np.uint8),
+            np.ones((5, 5), np.uint8)).astype(bool)
+        for sample, (centre, half_width) in ((a, warm), (b, cool)):
+            # the median colour is robust to the texture; the mean hue
+            # of a muted, textured body stays near its family's range
+            colour = np.median(sample['image'][body].astype(np.float32), 0)
+            hits += circular_distance(hue_degrees(colour),
+                                      centre) <= half_width + 15
+    assert hits >= 10  # of 12 bodies (texture and grain shift a few)
+    with pytest.raises(ValueError, match='body_families'):
+        SyntheticKnobs(body_families=0)
+    with pytest.raises(ValueError, match='num_classes must be in'):
+        class_names(61, body_families=2)
 
 
 def test_class_definitions_are_distinct():
