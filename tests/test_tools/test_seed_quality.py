@@ -1,0 +1,123 @@
+"""Seed quality: the sampling regions of a CAM measured against GT masks,
+by hand and through tools/analysis_tools/seed_quality.py."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.config import Config
+
+from fcam_mm.models.utils import sampling_regions
+from fcam_mm.models.utils.seed_quality import (measure_seed_quality,
+                                               region_purity_counts,
+                                               summarize_purity)
+from fcam_mm.visualization.localization_samples import build_split
+from .tool_helpers import REPO, load_tool
+
+CONFIG = f'{REPO}/configs/wsol/cam_tinyresnet_synthetic.py'
+
+
+def test_counts_and_summary_by_hand():
+    objects = torch.zeros(2, 4, 4, dtype=torch.bool)
+    objects[0, :2, :2] = True                       # 4 object pixels
+    objects[1, 1:, 1:] = True                       # 9
+    positive = torch.zeros_like(objects)
+    positive[0, 0, :3] = True                       # 2 of 3 on the object
+    positive[1, 3, 3] = True                        # 1 of 1
+    negative = torch.zeros_like(objects)
+    negative[0, 3, :] = True                        # 0 of 4
+    negative[1, 0, :] = True                        # 0 of 4 ...
+    negative[1, 2, 2] = True                        # ... and 1 on it
+    counts = region_purity_counts(positive, negative, objects)
+    assert counts['pos'].tolist() == [3, 1]
+    assert counts['pos_in'].tolist() == [2, 1]
+    assert counts['neg'].tolist() == [4, 5]
+    assert counts['neg_in'].tolist() == [0, 1]
+    assert counts['obj'].tolist() == [4, 9]
+    counts['pixels'] = np.array([16, 16])
+    summary = summarize_purity(counts)
+    assert summary['pos_precision'] == pytest.approx(3 / 4)
+    assert summary['pos_coverage'] == pytest.approx(3 / 13)
+    assert summary['neg_error'] == pytest.approx(1 / 9)
+    assert summary['neg_error_images'] == pytest.approx(0.5)
+    assert summary['object_fraction'] == pytest.approx(13 / 32)
+    with pytest.raises(ValueError, match='one shape'):
+        region_purity_counts(positive, negative, objects[:, :3])
+
+
+@pytest.fixture(scope='module')
+def model_and_split(data_root):
+    from fcam_mm.apis import init_localizer
+    cfg = Config.fromfile(CONFIG)
+    cfg.merge_from_dict({'model.head.num_classes': 3,
+                         'val_dataloader.dataset.data_root': data_root})
+    torch.manual_seed(0)
+    model = init_localizer(cfg)  # random weights: any CAM will do
+    return model, build_split(cfg, 'val')
+
+
+def test_measure_matches_a_per_image_recount(model_and_split):
+    """The split figures equal a recount done one image at a time."""
+    model, dataset = model_and_split
+    rows = measure_seed_quality(model, dataset, [0.1, 0.5], batch_size=4)
+    for row, n_neg in zip(rows, (0.1, 0.5)):
+        pos = pos_in = neg = neg_in = obj = pixels = 0
+        for start in range(0, len(dataset), 4):
+            # same batches and generator seeds as measure_seed_quality
+            items = [dataset[i] for i in
+                     range(start, min(start + 4, len(dataset)))]
+            from mmengine.dataset import pseudo_collate
+            data = model.data_preprocessor(pseudo_collate(items), False)
+            inputs = data['inputs']
+            labels = torch.cat([s.gt_label for s in data['data_samples']])
+            with torch.no_grad():
+                cams, _ = model.cam(model, inputs, labels)
+            cams = F.interpolate(cams[:, None], size=inputs.shape[-2:],
+                                 mode='bilinear', align_corners=False)[:, 0]
+            p, n = sampling_regions(
+                cams, n_neg=n_neg,
+                generator=torch.Generator().manual_seed(start))
+            for i, sample in enumerate(data['data_samples']):
+                mask = np.asarray(sample.gt_mask) == 1
+                small = F.interpolate(
+                    torch.from_numpy(mask).float()[None, None],
+                    size=inputs.shape[-2:], mode='nearest')[0, 0] > 0
+                pos += int(p[i].sum())
+                pos_in += int((p[i] & small).sum())
+                neg += int(n[i].sum())
+                neg_in += int((n[i] & small).sum())
+                obj += int(small.sum())
+                pixels += small.numel()
+        assert row['n_neg'] == n_neg
+        assert row['pos_precision'] == pytest.approx(pos_in / pos)
+        assert row['pos_coverage'] == pytest.approx(pos_in / obj)
+        assert row['neg_error'] == pytest.approx(neg_in / neg)
+        assert row['object_fraction'] == pytest.approx(obj / pixels)
+        # C⁻ holds ⌊n⁻·H·W⌋ pixels of every image
+        assert neg == len(dataset) * int(n_neg * pixels / len(dataset))
+
+
+def test_tool_prints_the_table(data_root, tmp_path, capsys):
+    from fcam_mm.apis import init_localizer
+    cfg = Config.fromfile(CONFIG)
+    cfg.merge_from_dict({'model.head.num_classes': 3})
+    checkpoint = str(tmp_path / 'random.pth')
+    torch.save(dict(state_dict=init_localizer(cfg).state_dict()), checkpoint)
+    rows = load_tool('analysis_tools/seed_quality.py').main([
+        CONFIG, checkpoint, '--n-neg', '0.2', '--out',
+        str(tmp_path / 'q.json'), '--cfg-options', 'model.head.num_classes=3',
+        f'val_dataloader.dataset.data_root={data_root}'])
+    out = capsys.readouterr().out
+    assert '| 0.2 |' in out and len(rows) == 1
+    assert 0 <= rows[0]['neg_error'] <= 1
+    assert (tmp_path / 'q.json').exists()
+
+
+def test_split_without_masks_is_refused(data_root):
+    from fcam_mm.apis import init_localizer
+    cfg = Config.fromfile(CONFIG)
+    cfg.merge_from_dict({'model.head.num_classes': 3,
+                         'val_dataloader.dataset.data_root': data_root,
+                         'val_dataloader.dataset.mask_file': None})
+    dataset = build_split(cfg, 'val')
+    with pytest.raises(KeyError, match='mask_file'):
+        measure_seed_quality(init_localizer(cfg), dataset, [0.1])
