@@ -108,7 +108,8 @@ def main(argv=None):
             raise SystemExit(
                 f'cannot select tau on the {args.tau_split} split of '
                 f'{args.config} ({e}); pass --threshold') from e
-        print_log(f'tau selected on the {args.tau_split} split: {thresholds}',
+        chosen = ', '.join(f'{k} {v:.3f}' for k, v in thresholds.items())
+        print_log(f'tau selected on the {args.tau_split} split: {chosen}',
                   logger='current')
     visualizer = WSOLVisualizer.get_instance('vis_cam')
     visualizer.dataset_meta = dataset_meta
