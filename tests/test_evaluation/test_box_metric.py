@@ -239,3 +239,21 @@ def test_maps_in_unit_range_without_normalisation():
     bad = dict(sample, cam=cam * 3)
     with pytest.raises(ValueError, match='normalize=False'):
         metric.process(None, [bad])
+
+
+def test_bicubic_overshoot_is_clipped_without_normalisation():
+    """A map in [0, 1] whose bicubic resize overshoots (a sharp 0/1 edge)
+    is evaluated as the clipped resize; the protocol's uint8 map of the
+    clipped resize peaks at 255."""
+    from fcam_mm.evaluation.functional.wsol_protocol import (
+        prepare_scoremap, resize_scoremap)
+    cam = np.zeros((7, 7))
+    cam[2:5, 2:5] = 1.0
+    raw = resize_scoremap(cam, (16, 16))
+    assert raw.max() > 1.0 and raw.min() < 0.0  # the overshoot is real
+    prepared, degenerate = prepare_scoremap(cam, (16, 16), normalize=False)
+    np.testing.assert_array_equal(prepared, np.clip(raw, 0, 1))
+    assert not degenerate
+    for bad in (cam * 1.01, cam - 0.01, np.full((7, 7), np.nan)):
+        with pytest.raises(ValueError, match=r'must lie in \[0, 1\]'):
+            prepare_scoremap(bad, (16, 16), normalize=False)

@@ -192,24 +192,27 @@ def prepare_scoremap(value,
     the map every protocol metric evaluates (``out``: a reusable (h, w)
     float64 buffer).
 
-    With ``normalize=False`` the resized map is used as it is and must lie in
-    ``[0, 1]`` without NaN (the reference's ``check_scoremap_validity``);
-    anything else is an error, never clipped.
+    With ``normalize=False`` the map must lie in ``[0, 1]`` without NaN
+    before the resize (the reference's ``check_scoremap_validity``; anything
+    else is an error), and the resized map is used as it is, except that the
+    bicubic kernel's overshoot at sharp edges (a softmax map at 128 px
+    resized to 224 reaches ~1.03) is clipped back to ``[0, 1]``: that
+    excursion is an interpolation artefact, not a score.
 
     Returns:
         tuple: ``(normalised (h, w) float64 map, degenerate)``.
     """
     cam = as_score_map(value, name)
+    if not normalize:
+        low, high = float(np.min(cam)), float(np.max(cam))
+        if np.isnan(low) or np.isnan(high) or low < 0 or high > 1:
+            raise ValueError(
+                f'{name}: with normalize=False the map must lie in [0, 1] '
+                f'without NaN; got min {low}, max {high}')
     resized = resize_scoremap(cam, eval_hw, out)
     if normalize:
         return normalize_scoremap(resized, inplace=True)
-    low, high = resized.min(), resized.max()
-    if np.isnan(low) or low < 0 or high > 1:
-        raise ValueError(
-            f'{name}: with normalize=False the map (after the bicubic '
-            f'resize) must lie in [0, 1] without NaN; got min {low}, max '
-            f'{high}')
-    return resized, False
+    return np.clip(resized, 0.0, 1.0, out=resized), False
 
 
 def threshold_levels(thresholds: np.ndarray, qmax: int) -> np.ndarray:
