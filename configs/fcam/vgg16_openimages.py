@@ -2,7 +2,7 @@
 # then the decoder guided by its CAM (stage 2), both stages in one run.
 _base_ = [
     '../_base_/models/fcam_vgg16.py',
-    '../_base_/datasets/openimages.py',
+    '../_base_/datasets/openimages_fcam.py',
     '../_base_/schedules/fcam_openimages.py',
     '../_base_/default_runtime.py',
 ]
@@ -16,13 +16,5 @@ model = dict(
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'backbone.conv6': dict(lr_mult=10.0)}))
 
-# The classifier's CAM and the F-CAM map side by side, on the same images;
-# masks, not boxes: PxAP.
-val_evaluator = [
-    dict(type='PixelLocalizationMetric', map_key='cam', prefix='cam'),
-    dict(type='PixelLocalizationMetric', map_key='fcam', prefix='fcam'),
-    dict(type='ClassificationMetric', prefix='cls'),
-]
-test_evaluator = val_evaluator
 # Stage 1 selects the classifier by its CAM, stage 2 the decoder by F-CAM.
 default_hooks = dict(checkpoint=dict(save_best=['cam/PxAP', 'fcam/PxAP']))
