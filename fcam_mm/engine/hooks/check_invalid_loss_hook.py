@@ -9,6 +9,13 @@ from mmengine.hooks import Hook
 from fcam_mm.registry import HOOKS
 
 
+def _as_number(value) -> float:
+    """A log_vars entry (tensor or number) as a float, off the graph."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().float().mean().item()
+    return float(value)
+
+
 def non_finite_terms(outputs: Optional[Dict]) -> Dict[str, float]:
     """The entries of a train step's ``log_vars`` whose name holds
     ``'loss'`` (what mmengine sums into the optimised loss) and whose value
@@ -17,12 +24,9 @@ def non_finite_terms(outputs: Optional[Dict]) -> Dict[str, float]:
     for name, value in (outputs or {}).items():
         if 'loss' not in name:
             continue
-        if isinstance(value, torch.Tensor):
-            finite = bool(torch.isfinite(value.detach()).all())
-            number = value.detach().float().mean().item()
-        else:
-            number = float(value)
-            finite = math.isfinite(number)
+        number = _as_number(value)
+        finite = (bool(torch.isfinite(value.detach()).all())
+                  if isinstance(value, torch.Tensor) else math.isfinite(number))
         if not finite:
             bad[name] = number
     return bad
@@ -84,7 +88,7 @@ class CheckInvalidLossHook(Hook):
         if bad:
             terms = ', '.join(f'{k}={v}' for k, v in bad.items())
             finite = ', '.join(
-                f'{k}={float(v):.4g}' for k, v in outputs.items()
+                f'{k}={_as_number(v):.4g}' for k, v in outputs.items()
                 if 'loss' in k and k not in bad)
             raise FloatingPointError(
                 f'non-finite training loss at {where}'
