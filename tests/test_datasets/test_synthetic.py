@@ -309,3 +309,16 @@ def test_preview_and_cli(tmp_path, small_dataset):
     assert 'object_area_range=(0.1,0.3)' in readme
     assert read_lines(osp.join(out, 'metadata', 'val', 'image_ids.txt')) == \
         ['val/00/val_00000.jpg', 'val/01/val_00001.jpg']
+
+
+def test_repeated_option_flags_all_count():
+    """``--option a=1 --option b=2`` sets both knobs (argparse's default
+    ``store`` would keep only the last flag)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('make_synthetic_cli', CLI)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    args = cli.parse_args(['out', '--option', 'decoy_prob=0',
+                           '--option', 'border_prob=0.5', 'hue_jitter_deg=2'])
+    assert dict(args.option) == {'decoy_prob': 0, 'border_prob': 0.5,
+                                 'hue_jitter_deg': 2}

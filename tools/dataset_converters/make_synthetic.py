@@ -57,6 +57,7 @@ def parse_args(argv=None):
                         choices=('train', 'val', 'test'))
     parser.add_argument('--preview-images', type=int, default=24)
     parser.add_argument('--option', nargs='+', type=parse_option, default=[],
+                        action='extend',
                         metavar='KNOB=VALUE',
                         help='set generator knobs (Python literals)')
     parser.add_argument('--overwrite', action='store_true',
