@@ -17,6 +17,7 @@ The local loader also accepts a model name from ``model-index.yml``
 :mod:`fcam_mm.apis.model_zoo`.
 """
 import hashlib
+import logging
 import os
 import os.path as osp
 import pickle
@@ -169,8 +170,10 @@ def download_checkpoint(url: str, model_dir: str = None,
     server's ``Content-Length`` (a connection closed early is not an
     error for ``urllib``, so it is checked here) and, for a file named
     ``name-<hex>.ext``, its SHA-256 must start with ``<hex>``. Otherwise
-    :class:`CheckpointDownloadError` and nothing is left in the cache.
-    ``progress`` is accepted for mmengine's loader signature; the start of
+    :class:`CheckpointDownloadError` and nothing is left in the cache. A
+    cached hash-named file is checked the same way on every hit (the cache
+    is shared with torch.hub and keyed by file name only); one that fails is
+    removed and downloaded again. ``progress`` is accepted for mmengine's loader signature; the start of
     a download is logged instead of a progress bar.
     """
     model_dir = model_dir or _hub_checkpoint_dir()
@@ -179,7 +182,15 @@ def download_checkpoint(url: str, model_dir: str = None,
         raise CheckpointDownloadError(f'{url}: the URL names no file')
     cached = osp.join(model_dir, filename)
     if osp.exists(cached):
-        return cached
+        # The hub cache is shared with torch.hub / torchvision and keyed by
+        # file name only: a hash-named file is checked on every hit.
+        try:
+            verify_hash_prefix(cached)
+            return cached
+        except CheckpointDownloadError as error:
+            print_log(f'{error}; removing the cached copy and downloading '
+                      f'{url} again', logger='current', level=logging.WARNING)
+            os.remove(cached)
     os.makedirs(model_dir, exist_ok=True)
     prefix = hash_prefix_of(filename)
     print_log(f'Downloading {url} to {cached}', logger='current')

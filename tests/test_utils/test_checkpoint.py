@@ -170,3 +170,19 @@ def test_verify_hash_prefix_on_local_files(tmp_path):
     # No hash in the name: nothing to check.
     shutil.copy(tmp_path / name, tmp_path / 'plain.pth')
     verify_hash_prefix(str(tmp_path / 'plain.pth'))
+
+
+def test_corrupt_cached_copy_is_replaced(served):
+    """A hash-named file already in the (shared) hub cache whose SHA-256
+    does not match its name is not trusted: it is removed and downloaded
+    again; a good cached copy makes no request."""
+    root, url, server, cache_dir = served
+    good = save_hash_named(mmengine_style_checkpoint(), root, 'model')
+    cache_dir.mkdir(parents=True)
+    (cache_dir / good).write_bytes(b'written by some other tool')
+    ckpt = _load_checkpoint(f'{url}/{good}', map_location='cpu')
+    assert torch.equal(ckpt['state_dict']['w'], torch.arange(4.0))
+    assert server.requests == [f'/{good}']
+    assert (cache_dir / good).read_bytes() == (root / good).read_bytes()
+    _load_checkpoint(f'{url}/{good}', map_location='cpu')
+    assert server.requests == [f'/{good}']
