@@ -9,8 +9,10 @@ A split folder holds plain comma-separated text files::
                   or   path,mask_png,ignore_png  (masks, one line per instance;
                                                   ignore only on the first)
 
-Every reader reports a bad line with its file and line number, because a
-silently dropped image changes the denominator of every metric.
+Files are UTF-8 (a leading BOM is dropped). Every reader reports a bad line
+with its file and line number, because a silently dropped image changes the
+denominator of every metric. The files that hold one value per image
+(image ids, labels, sizes) reject a second line for the same image.
 """
 import os.path as osp
 from typing import Dict, Iterator, List, Tuple
@@ -30,21 +32,33 @@ def iter_metadata_lines(path: str, min_fields: int, max_fields: int = None
     max_fields = min_fields if max_fields is None else max_fields
     if not osp.isfile(path):
         raise MetadataError(f'metadata file not found: {path}')
-    with open(path, encoding='utf-8') as f:
-        for lineno, line in enumerate(f, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            fields = [field.strip() for field in line.split(',')]
-            if not min_fields <= len(fields) <= max_fields:
-                expected = (str(min_fields) if min_fields == max_fields else
-                            f'{min_fields} to {max_fields}')
-                raise MetadataError(
-                    f'{path}:{lineno}: expected {expected} comma-separated '
-                    f'fields, got {len(fields)}: {line!r}')
-            if not fields[0]:
-                raise MetadataError(f'{path}:{lineno}: empty image path')
-            yield lineno, fields
+    with open(path, 'rb') as f:
+        data = f.read()
+    # Decoded line by line so that a bad byte is reported with its line;
+    # bytes.splitlines() splits on \n, \r\n and \r like text mode does.
+    for lineno, raw in enumerate(data.splitlines(), start=1):
+        try:
+            # utf-8-sig on the first line: a BOM written by some editors
+            # would otherwise become part of the first image id.
+            line = raw.decode('utf-8-sig' if lineno == 1 else 'utf-8')
+        except UnicodeDecodeError as e:
+            raise MetadataError(
+                f'{path}:{lineno}: not valid UTF-8 (byte '
+                f'{raw[e.start]:#04x} at byte {e.start + 1} of the line); '
+                'metadata files must be UTF-8 text') from None
+        line = line.strip()
+        if not line:
+            continue
+        fields = [field.strip() for field in line.split(',')]
+        if not min_fields <= len(fields) <= max_fields:
+            expected = (str(min_fields) if min_fields == max_fields else
+                        f'{min_fields} to {max_fields}')
+            raise MetadataError(
+                f'{path}:{lineno}: expected {expected} comma-separated '
+                f'fields, got {len(fields)}: {line!r}')
+        if not fields[0]:
+            raise MetadataError(f'{path}:{lineno}: empty image path')
+        yield lineno, fields
 
 
 def parse_number(text: str, kind, path: str, lineno: int, what: str):
@@ -55,14 +69,22 @@ def parse_number(text: str, kind, path: str, lineno: int, what: str):
                             f'{kind.__name__}, got {text!r}') from None
 
 
+def check_not_seen(seen: Dict[str, int], image_id: str, path: str,
+                   lineno: int):
+    """Record ``image_id`` as listed on ``lineno``; raise naming both lines
+    if a file that allows one line per image already listed it."""
+    if image_id in seen:
+        raise MetadataError(f'{path}:{lineno}: duplicate image '
+                            f'{image_id!r} (first on line '
+                            f'{seen[image_id]}); this file allows one line '
+                            'per image')
+    seen[image_id] = lineno
+
+
 def read_image_ids(path: str) -> List[str]:
     image_ids, seen = [], {}
     for lineno, (image_id, ) in iter_metadata_lines(path, 1):
-        if image_id in seen:
-            raise MetadataError(f'{path}:{lineno}: duplicate image '
-                                f'{image_id!r} (first on line '
-                                f'{seen[image_id]})')
-        seen[image_id] = lineno
+        check_not_seen(seen, image_id, path, lineno)
         image_ids.append(image_id)
     if not image_ids:
         raise MetadataError(f'{path}: lists no image')
@@ -70,8 +92,9 @@ def read_image_ids(path: str) -> List[str]:
 
 
 def read_class_labels(path: str, num_classes: int = None) -> Dict[str, int]:
-    labels = {}
+    labels, seen = {}, {}
     for lineno, (image_id, text) in iter_metadata_lines(path, 2):
+        check_not_seen(seen, image_id, path, lineno)
         label = parse_number(text, int, path, lineno, 'the class label')
         if label < 0 or (num_classes is not None and label >= num_classes):
             bound = '' if num_classes is None else f' < {num_classes}'
@@ -84,8 +107,9 @@ def read_class_labels(path: str, num_classes: int = None) -> Dict[str, int]:
 
 def read_image_sizes(path: str) -> Dict[str, Tuple[int, int]]:
     """Return ``{image_id: (width, height)}``."""
-    sizes = {}
+    sizes, seen = {}, {}
     for lineno, (image_id, w, h) in iter_metadata_lines(path, 3):
+        check_not_seen(seen, image_id, path, lineno)
         width = parse_number(w, int, path, lineno, 'the width')
         height = parse_number(h, int, path, lineno, 'the height')
         if width <= 0 or height <= 0:

@@ -1,0 +1,92 @@
+"""The wsolevaluation metadata readers on small hand-written files."""
+import os.path as osp
+
+import pytest
+
+from fcam_mm.datasets.metadata import (MetadataError, read_class_labels,
+                                       read_image_ids, read_image_sizes)
+from .test_wsol_dataset import build
+from .wsol_tree import make_box_and_mask_tree, write_lines
+
+
+def write_bytes(path, data):
+    with open(path, 'wb') as f:
+        f.write(data)
+    return str(path)
+
+
+# -- one line per image in the single-valued files --------------------------
+@pytest.mark.parametrize('name,lines,message', [
+    ('class_labels.txt', ['a.png,0', 'b.png,1', 'a.png,2'],
+     r"class_labels\.txt:3: duplicate image 'a\.png' \(first on line 1\)"),
+    # the same value twice is still a duplicate: the file is one per image
+    ('class_labels.txt', ['a.png,0', 'a.png,0'],
+     r"class_labels\.txt:2: duplicate image 'a\.png' \(first on line 1\)"),
+    ('image_sizes.txt', ['a.png,4,5', '', 'b.png,6,7', 'b.png,7,6'],
+     r"image_sizes\.txt:4: duplicate image 'b\.png' \(first on line 3\)"),
+])
+def test_duplicate_line_in_single_valued_file(tmp_path, name, lines,
+                                              message):
+    path = str(tmp_path / name)
+    write_lines(path, lines)
+    reader = (read_class_labels
+              if name == 'class_labels.txt' else read_image_sizes)
+    with pytest.raises(MetadataError, match=message):
+        reader(path)
+
+
+def test_duplicate_label_line_fails_the_dataset(tmp_path):
+    # The tree's class_labels.txt: a/img0.png,0 / a/img1.png,2 /
+    # b/img2.png,1. Before the fix the last line silently relabelled img0.
+    make_box_and_mask_tree(str(tmp_path))
+    path = osp.join(tmp_path, 'metadata', 'test', 'class_labels.txt')
+    with open(path, 'a') as f:
+        f.write('a/img0.png,1\n')
+    with pytest.raises(MetadataError, match=r"class_labels\.txt:4: duplicate "
+                       r"image 'a/img0\.png' \(first on line 1\)"):
+        build(tmp_path)
+
+
+# -- encoding ---------------------------------------------------------------
+def test_utf8_bom_is_not_part_of_the_first_id(tmp_path):
+    path = write_bytes(tmp_path / 'image_ids.txt',
+                       b'\xef\xbb\xbfa.png\r\nb.png\r\n')
+    assert read_image_ids(path) == ['a.png', 'b.png']
+    path = write_bytes(tmp_path / 'class_labels.txt',
+                       b'\xef\xbb\xbfa.png,3\n')
+    assert read_class_labels(path) == {'a.png': 3}
+
+
+def test_bom_files_build_a_dataset(tmp_path):
+    make_box_and_mask_tree(str(tmp_path))
+    folder = osp.join(tmp_path, 'metadata', 'test')
+    for name in ('image_ids.txt', 'class_labels.txt', 'image_sizes.txt',
+                 'localization.txt'):
+        path = osp.join(folder, name)
+        data = open(path, 'rb').read()
+        write_bytes(path, b'\xef\xbb\xbf' + data)
+    dataset = build(tmp_path)
+    assert [dataset[i]['data_samples'].img_id for i in range(3)] == \
+        ['a/img0.png', 'a/img1.png', 'b/img2.png']
+
+
+def test_non_utf8_bytes_name_the_file_and_line(tmp_path):
+    # 'caf\xe9' is Latin-1 for cafe with an accent: 0xe9 is byte 4 of line 2.
+    path = write_bytes(tmp_path / 'image_ids.txt', b'a.png\ncaf\xe9.png\n')
+    with pytest.raises(MetadataError, match=r'image_ids\.txt:2: not valid '
+                       r'UTF-8 \(byte 0xe9 at byte 4 of the line\)'):
+        read_image_ids(path)
+
+
+def test_utf16_file_is_reported_not_misread(tmp_path):
+    path = write_bytes(tmp_path / 'image_ids.txt',
+                       'a.png\n'.encode('utf-16'))
+    with pytest.raises(MetadataError, match=r'image_ids\.txt:1: not valid '
+                       r'UTF-8 \(byte 0xff at byte 1 of the line\)'):
+        read_image_ids(path)
+
+
+def test_non_ascii_utf8_ids_are_kept(tmp_path):
+    path = write_bytes(tmp_path / 'image_ids.txt',
+                       'caf\u00e9.png\n'.encode('utf-8'))
+    assert read_image_ids(path) == ['caf\u00e9.png']
