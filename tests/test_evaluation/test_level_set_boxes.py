@@ -414,3 +414,27 @@ def test_opencv_contour_facts():
             cells = p[:-1, :-1] + p[1:, :-1] + p[:-1, 1:] + p[1:, 1:]
             area = (cells == 4).sum() + 0.5 * (cells == 3).sum()
             assert cv2.contourArea(c) == area
+
+
+def test_traced_levels_use_the_version_safe_contour_index(monkeypatch):
+    """Levels the bounds cannot decide go through ``contour_boxes``, so an
+    OpenCV 3.x style ``(image, contours, hierarchy)`` return is read at the
+    protocol module's index there too."""
+    from fcam_mm.evaluation.functional import wsol_protocol
+    dots = np.zeros((5, 9), np.uint8)
+    dots[2, 2] = dots[2, 6] = 255
+    real = cv2.findContours
+    # every level 0..254 has the same foreground: the reference's box of it
+    contours = real((dots > 0).view(np.uint8), cv2.RETR_TREE,
+                    cv2.CHAIN_APPROX_SIMPLE)[wsol_protocol._CONTOUR_INDEX]
+    x, y, w, h = cv2.boundingRect(max(contours, key=cv2.contourArea))
+    expected = np.tile([x, y, x + w, y + h], (NUM_LEVELS, 1))
+
+    def opencv3_find_contours(image, *args, **kwargs):
+        return (image, ) + tuple(real(image, *args, **kwargs))
+
+    monkeypatch.setattr(cv2, 'findContours', opencv3_find_contours)
+    monkeypatch.setattr(wsol_protocol, '_CONTOUR_INDEX', 1)
+    largest, _, _, traced = boxes_at_all_levels(dots)
+    assert traced == NUM_LEVELS
+    np.testing.assert_array_equal(largest, expected)

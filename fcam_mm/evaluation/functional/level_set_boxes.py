@@ -66,6 +66,8 @@ from typing import List
 import cv2
 import numpy as np
 
+from .wsol_protocol import contour_boxes
+
 #: Threshold levels of a uint8 map: foreground ``q > t`` for t = 0 .. 254.
 NUM_LEVELS = 255
 _BIG = np.iinfo(np.int32).max
@@ -679,13 +681,7 @@ def boxes_at_all_levels(quantized: np.ndarray):
 
 def _largest_contour_box(q: np.ndarray, t: int) -> np.ndarray:
     """The protocol box of the largest contour of ``q > t`` (first of the
-    largest on ties, in cv2.findContours' order)."""
-    height, width = q.shape
-    contours = cv2.findContours((q > t).view(np.uint8), cv2.RETR_TREE,
-                                cv2.CHAIN_APPROX_SIMPLE)[0]
-    if len(contours) == 0:
-        return np.zeros(4, np.int64)
-    areas = [cv2.contourArea(c) for c in contours]
-    x, y, w, h = cv2.boundingRect(contours[int(np.argmax(areas))])
-    return np.array([x, y, min(x + w, width - 1), min(y + h, height - 1)],
-                    np.int64)
+    largest on ties, in cv2.findContours' order), by
+    :func:`~.wsol_protocol.contour_boxes` itself."""
+    boxes, largest = contour_boxes((q > t).view(np.uint8))
+    return boxes[largest]
