@@ -7,7 +7,8 @@ A split folder holds plain comma-separated text files::
     image_sizes.txt    path,W,H
     localization.txt   path,x0,y0,x1,y1          (boxes, one line per box)
                   or   path,mask_png,ignore_png  (masks, one line per instance;
-                                                  ignore only on the first)
+                                                  ignore only on the first,
+                                                  later lines end in ',')
 
 Files are UTF-8 (a leading BOM is dropped). Every reader reports a bad line
 with its file and line number, because a silently dropped image changes the
@@ -147,22 +148,31 @@ def read_boxes(path: str, sizes: Dict[str, Tuple[int, int]]
 
 
 def read_masks(path: str) -> Dict[str, Tuple[List[str], str]]:
-    """Return ``{image_id: ([mask_png, ...], ignore_png or None)}``."""
-    masks = {}
-    for lineno, fields in iter_metadata_lines(path, 2, 3):
-        image_id, mask_path = fields[0], fields[1]
-        ignore_path = fields[2] if len(fields) == 3 and fields[2] else None
+    """Return ``{image_id: ([mask_png, ...], ignore_png or None)}``.
+
+    Every line has exactly three fields, ``image,mask_png,ignore_png``. An
+    image with several instance masks has several lines; only its first line
+    may name the ignore PNG, its later lines leave the third field empty
+    (``image,mask_png,``). An empty third field on the first line means the
+    image has no ignore region (``None``).
+    """
+    masks, first_line = {}, {}
+    for lineno, (image_id, mask_path, ignore_path) in iter_metadata_lines(
+            path, 3):
         if not mask_path:
             raise MetadataError(f'{path}:{lineno}: empty mask path for '
                                 f'{image_id!r}')
-        instance_paths, first_ignore = masks.setdefault(image_id, ([], None))
-        instance_paths.append(mask_path)
-        if ignore_path is not None:
-            if first_ignore is not None and first_ignore != ignore_path:
-                raise MetadataError(f'{path}:{lineno}: second ignore mask '
-                                    f'{ignore_path!r} for {image_id!r} '
-                                    f'(already {first_ignore!r})')
-            masks[image_id] = (instance_paths, ignore_path)
+        if image_id not in masks:
+            first_line[image_id] = lineno
+            masks[image_id] = ([mask_path], ignore_path or None)
+            continue
+        if ignore_path:
+            raise MetadataError(
+                f'{path}:{lineno}: ignore mask {ignore_path!r} on a later '
+                f'line of {image_id!r}; only its first line (line '
+                f'{first_line[image_id]}) may name the ignore PNG, later '
+                'lines must leave the third field empty')
+        masks[image_id][0].append(mask_path)
     return masks
 
 

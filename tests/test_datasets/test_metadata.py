@@ -1,11 +1,13 @@
 """The wsolevaluation metadata readers on small hand-written files."""
 import os.path as osp
 
+import numpy as np
 import pytest
 
 from fcam_mm.datasets.metadata import (MetadataError, read_class_labels,
-                                       read_image_ids, read_image_sizes)
-from .test_wsol_dataset import build
+                                       read_image_ids, read_image_sizes,
+                                       read_masks)
+from .test_wsol_dataset import build, corrupt
 from .wsol_tree import make_box_and_mask_tree, write_lines
 
 
@@ -90,3 +92,65 @@ def test_non_ascii_utf8_ids_are_kept(tmp_path):
     path = write_bytes(tmp_path / 'image_ids.txt',
                        'caf\u00e9.png\n'.encode('utf-8'))
     assert read_image_ids(path) == ['caf\u00e9.png']
+
+
+# -- localization_mask.txt --------------------------------------------------
+def test_read_masks_groups_instances_and_takes_first_line_ignore(tmp_path):
+    path = str(tmp_path / 'localization_mask.txt')
+    write_lines(path, ['a.png,a0.png,a_ignore.png', 'b.png,b0.png,',
+                       'a.png,a1.png,', ' a.png , a2.png , '])
+    masks = read_masks(path)
+    assert masks == {'a.png': (['a0.png', 'a1.png', 'a2.png'],
+                               'a_ignore.png'),
+                     'b.png': (['b0.png'], None)}
+    assert list(masks) == ['a.png', 'b.png']
+
+
+@pytest.mark.parametrize('lines,message', [
+    # the wsolevaluation files always have three fields
+    (['a.png,a0.png,a_ignore.png', 'a.png,a1.png'],
+     r'localization_mask\.txt:2: expected 3 comma-separated fields, got 2'),
+    (['a.png,a0.png'], r'localization_mask\.txt:1: expected 3 .* got 2'),
+    (['a.png,a0.png,ig.png,x'], r'localization_mask\.txt:1: expected 3 .* '
+     'got 4'),
+    (['a.png,,ig.png'], r"localization_mask\.txt:1: empty mask path for "
+     r"'a\.png'"),
+    # an ignore PNG on a later line is an error, even the same one again...
+    (['a.png,a0.png,ig.png', 'b.png,b0.png,', 'a.png,a1.png,ig.png'],
+     r"localization_mask\.txt:3: ignore mask 'ig\.png' on a later line of "
+     r"'a\.png'; only its first line \(line 1\)"),
+    # ...and when the first line had none
+    (['a.png,a0.png,', 'a.png,a1.png,ig.png'],
+     r"localization_mask\.txt:2: ignore mask 'ig\.png' on a later line .*"
+     r"\(line 1\)"),
+])
+def test_malformed_mask_lines(tmp_path, lines, message):
+    path = str(tmp_path / 'localization_mask.txt')
+    write_lines(path, lines)
+    with pytest.raises(MetadataError, match=message):
+        read_masks(path)
+
+
+def test_ignore_on_a_later_line_fails_the_dataset(tmp_path):
+    # The tree's localization_mask.txt: line 1 img0 m0 (+ ignore), line 2
+    # img1 m0 (+ ignore), line 3 img1 m1, line 4 img2 m0 (+ ignore).
+    make_box_and_mask_tree(str(tmp_path))
+    corrupt(tmp_path, 'localization_mask.txt', 3,
+            'a/img1.png,a/img1_m1.png,a/img1_ignore.png')
+    with pytest.raises(MetadataError, match=r"localization_mask\.txt:3: "
+                       r"ignore mask .* of 'a/img1\.png'; only its first "
+                       r"line \(line 2\)"):
+        build(tmp_path, mask_file='localization_mask.txt')
+
+
+def test_empty_ignore_on_first_line_means_no_ignore_region(tmp_path):
+    make_box_and_mask_tree(str(tmp_path))
+    corrupt(tmp_path, 'localization_mask.txt', 1, 'a/img0.png,a/img0_m0.png,')
+    dataset = build(tmp_path, mask_file='localization_mask.txt')
+    mask = dataset[0]['data_samples'].gt_mask
+    # img0 is 40x30 with the one box (2, 3, 10, 12): 9 x 10 object pixels,
+    # no ignore pixel (with its ignore PNG it had one).
+    expected = np.zeros((30, 40), np.uint8)
+    expected[3:13, 2:11] = 1
+    np.testing.assert_array_equal(mask, expected)
+    assert (mask == 1).sum() == 90

@@ -57,7 +57,9 @@ def make_box_and_mask_tree(root):
                 x0, y0, x1, y1 = box
                 write_mask(osp.join(root, 'masks', ignore), h, w,
                            (x0, y0, min(x1 + 1, w - 1), y0))
-            masks.append(f'{image_id},{mask_id},{ignore}'.rstrip(','))
+            # wsolevaluation form: always three fields, the third empty on
+            # an image's later lines.
+            masks.append(f'{image_id},{mask_id},{ignore}')
     write_lines(osp.join(split, 'image_ids.txt'), ids)
     write_lines(osp.join(split, 'class_labels.txt'), labels)
     write_lines(osp.join(split, 'image_sizes.txt'), sizes)
