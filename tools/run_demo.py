@@ -2,13 +2,12 @@
 the CAM and F-CAM metrics side by side.
 
 ``python tools/run_demo.py [--work-dir work_dirs/demo] [--data-root
-data/synthetic] [--epochs N]``. Every step goes through the same tools a user
+data/synthetic] [--stage1-epochs N] [--stage2-epochs N]``. Every step goes through the same tools a user
 runs (``tools/dataset_converters/make_synthetic.py``, ``tools/train.py``,
 ``tools/test.py``); the table is the test split's metrics of the checkpoint
 selected on the validation split.
 """
 import argparse
-import glob
 import os.path as osp
 import sys
 import time
@@ -24,14 +23,6 @@ COLUMNS = [('MaxBoxAcc', 'MaxBoxAcc'), ('MaxBoxAccV2', 'MaxBoxAccV2'),
 def load_tool(relative_path):
     from fcam_mm.utils import load_script
     return load_script(osp.join(REPO, relative_path))
-
-
-def best_checkpoint(work_dir, key):
-    found = sorted(glob.glob(osp.join(work_dir, f'best_{key}_*.pth')))
-    if not found:
-        raise FileNotFoundError(f'no best_*.pth in {work_dir}: did the '
-                                'validation run?')
-    return found[-1]
 
 
 def schedule_options(stage1_epochs=None, stage2_epochs=None):
@@ -75,6 +66,7 @@ def main(argv=None):
     parser.add_argument('--stage2-epochs', type=int, default=None,
                         help='override the config\'s stage-2 epochs')
     args = parser.parse_args(argv)
+    from fcam_mm.engine.best_checkpoint import best_checkpoint
     start = time.time()
 
     # make_synthetic writes README.txt last: without it the data is missing
@@ -92,9 +84,9 @@ def main(argv=None):
 
     work_dir = osp.join(args.work_dir, 'fcam_tinyresnet')
     print(f'[demo] training both F-CAM stages ({CONFIG})')
-    load_tool('tools/train.py').main(
+    runner = load_tool('tools/train.py').main(
         [CONFIG, '--work-dir', work_dir, '--cfg-options'] + data_options)
-    checkpoint = best_checkpoint(work_dir, 'fcam_MaxBoxAcc')
+    checkpoint = best_checkpoint(runner, 'fcam/MaxBoxAcc', required=True)
     print(f'[demo] testing {checkpoint} on the test split')
     metrics = load_tool('tools/test.py').main(
         [CONFIG, checkpoint, '--work-dir', work_dir, '--cfg-options'] +

@@ -10,7 +10,6 @@ validation split, and reports the test split; the CAM row is the stage-1
 classifier's own map, evaluated in the same test runs.
 """
 import argparse
-import glob
 import os.path as osp
 import sys
 
@@ -34,6 +33,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sys.path.insert(0, REPO)
     train, test = load_tool('tools/train.py'), load_tool('tools/test.py')
+    from fcam_mm.engine.best_checkpoint import best_checkpoint
 
     options = [f'custom_hooks.0.stage1_checkpoint={args.stage1_checkpoint}']
     options += [
@@ -48,10 +48,9 @@ def main(argv=None):
         config = osp.join(REPO, 'configs', 'fcam', 'ablation',
                           f'tinyresnet_synthetic_{name}.py')
         work_dir = osp.join(args.work_dir, name)
-        train.main([config, '--work-dir', work_dir, '--cfg-options'] +
-                   options)
-        best = sorted(glob.glob(osp.join(work_dir,
-                                         'best_fcam_MaxBoxAcc_*.pth')))[-1]
+        runner = train.main([config, '--work-dir', work_dir,
+                             '--cfg-options'] + options)
+        best = best_checkpoint(runner, 'fcam/MaxBoxAcc', required=True)
         metrics = test.main([config, best, '--work-dir', work_dir,
                              '--cfg-options'] + options)
         if not results:

@@ -1,5 +1,4 @@
 """Switching F-CAM training from stage 1 (classifier) to stage 2 (decoder)."""
-import math
 from typing import Optional
 
 from mmengine.hooks import Hook
@@ -7,6 +6,8 @@ from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 
+from fcam_mm.engine.best_checkpoint import (best_checkpoint, best_info_keys,
+                                           reset_best_score)
 from fcam_mm.registry import HOOKS
 
 
@@ -69,6 +70,11 @@ class FCAMStageHook(Hook):
         if not hasattr(model, 'set_stage'):
             raise TypeError(f'FCAMStageHook needs a model with set_stage(), '
                             f'got {type(model).__name__}')
+        # Fail now, not after stage 1, when the checkpoint hook does not
+        # track the metrics this hook selects by.
+        if self.stage1_checkpoint is None:
+            best_info_keys(runner, self.stage1_key)
+        best_info_keys(runner, self.stage2_key)
         # Resumed inside stage 2: the checkpoint already holds the frozen
         # classifier, the decoder and the stage-2 learning rates.
         if runner.epoch > self.switch_epoch:
@@ -82,9 +88,7 @@ class FCAMStageHook(Hook):
             return
         source = self.stage1_checkpoint
         if source is None:
-            source = runner.message_hub.get_info(
-                f'best_ckpt_{self.stage1_key}',
-                runner.message_hub.get_info('best_ckpt'))
+            source = best_checkpoint(runner, self.stage1_key)
         if source is None:
             print_log(
                 f'FCAMStageHook: no best checkpoint for "{self.stage1_key}" '
@@ -98,8 +102,7 @@ class FCAMStageHook(Hook):
         for group in runner.optim_wrapper.optimizer.param_groups:
             group['lr'] = self.stage2_lr
             group['initial_lr'] = self.stage2_lr
-        runner.message_hub.update_info(f'best_score_{self.stage2_key}',
-                                       -math.inf)
+        reset_best_score(runner, self.stage2_key)
         # The logger prints every train/ scalar the hub holds: drop the
         # stage-1 losses so stage 2 does not show them, frozen, forever.
         for key in [k for k in runner.message_hub.log_scalars
