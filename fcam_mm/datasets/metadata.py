@@ -23,6 +23,26 @@ class MetadataError(ValueError):
     """A metadata file is missing, malformed or inconsistent."""
 
 
+class ImageIdList(list):
+    """The image ids of ``path`` in file order; ``lines[image_id]`` is the
+    line that lists the image."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.lines: Dict[str, int] = {}
+
+
+class MetadataTable(dict):
+    """``{image_id: value}`` read from ``path``; ``lines[image_id]`` is the
+    image's first line there, so later cross-file checks can name it."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+        self.lines: Dict[str, int] = {}
+
+
 def iter_metadata_lines(path: str, min_fields: int, max_fields: int = None
                         ) -> Iterator[Tuple[int, List[str]]]:
     """Yield ``(line_number, fields)`` for each non-empty line of ``path``.
@@ -82,20 +102,21 @@ def check_not_seen(seen: Dict[str, int], image_id: str, path: str,
     seen[image_id] = lineno
 
 
-def read_image_ids(path: str) -> List[str]:
-    image_ids, seen = [], {}
+def read_image_ids(path: str) -> ImageIdList:
+    image_ids = ImageIdList(path)
     for lineno, (image_id, ) in iter_metadata_lines(path, 1):
-        check_not_seen(seen, image_id, path, lineno)
+        check_not_seen(image_ids.lines, image_id, path, lineno)
         image_ids.append(image_id)
     if not image_ids:
         raise MetadataError(f'{path}: lists no image')
     return image_ids
 
 
-def read_class_labels(path: str, num_classes: int = None) -> Dict[str, int]:
-    labels, seen = {}, {}
+def read_class_labels(path: str, num_classes: int = None) -> MetadataTable:
+    """Return ``{image_id: label}``."""
+    labels = MetadataTable(path)
     for lineno, (image_id, text) in iter_metadata_lines(path, 2):
-        check_not_seen(seen, image_id, path, lineno)
+        check_not_seen(labels.lines, image_id, path, lineno)
         label = parse_number(text, int, path, lineno, 'the class label')
         if label < 0 or (num_classes is not None and label >= num_classes):
             bound = '' if num_classes is None else f' < {num_classes}'
@@ -106,11 +127,11 @@ def read_class_labels(path: str, num_classes: int = None) -> Dict[str, int]:
     return labels
 
 
-def read_image_sizes(path: str) -> Dict[str, Tuple[int, int]]:
+def read_image_sizes(path: str) -> MetadataTable:
     """Return ``{image_id: (width, height)}``."""
-    sizes, seen = {}, {}
+    sizes = MetadataTable(path)
     for lineno, (image_id, w, h) in iter_metadata_lines(path, 3):
-        check_not_seen(seen, image_id, path, lineno)
+        check_not_seen(sizes.lines, image_id, path, lineno)
         width = parse_number(w, int, path, lineno, 'the width')
         height = parse_number(h, int, path, lineno, 'the height')
         if width <= 0 or height <= 0:
@@ -122,14 +143,14 @@ def read_image_sizes(path: str) -> Dict[str, Tuple[int, int]]:
 
 
 def read_boxes(path: str, sizes: Dict[str, Tuple[int, int]]
-               ) -> Dict[str, List[List[float]]]:
+               ) -> MetadataTable:
     """Return ``{image_id: [[x0, y0, x1, y1], ...]}`` (inclusive coords).
 
     A box must satisfy ``0 <= x0 <= x1 <= W`` and ``0 <= y0 <= y1 <= H``;
     ``x1 == W`` is accepted because some converted datasets store exclusive
     right/bottom edges, and the protocol clips predictions, not GT.
     """
-    boxes = {}
+    boxes = MetadataTable(path)
     for lineno, fields in iter_metadata_lines(path, 5):
         image_id = fields[0]
         x0, y0, x1, y1 = (parse_number(v, float, path, lineno, 'a box '
@@ -143,11 +164,12 @@ def read_boxes(path: str, sizes: Dict[str, Tuple[int, int]]
                 f'{path}:{lineno}: box ({x0:g}, {y0:g}, {x1:g}, {y1:g}) of '
                 f'{image_id!r} is outside the {width}x{height} image or has '
                 'x1 < x0 / y1 < y0')
+        boxes.lines.setdefault(image_id, lineno)
         boxes.setdefault(image_id, []).append([x0, y0, x1, y1])
     return boxes
 
 
-def read_masks(path: str) -> Dict[str, Tuple[List[str], str]]:
+def read_masks(path: str) -> MetadataTable:
     """Return ``{image_id: ([mask_png, ...], ignore_png or None)}``.
 
     Every line has exactly three fields, ``image,mask_png,ignore_png``. An
@@ -156,21 +178,21 @@ def read_masks(path: str) -> Dict[str, Tuple[List[str], str]]:
     (``image,mask_png,``). An empty third field on the first line means the
     image has no ignore region (``None``).
     """
-    masks, first_line = {}, {}
+    masks = MetadataTable(path)
     for lineno, (image_id, mask_path, ignore_path) in iter_metadata_lines(
             path, 3):
         if not mask_path:
             raise MetadataError(f'{path}:{lineno}: empty mask path for '
                                 f'{image_id!r}')
         if image_id not in masks:
-            first_line[image_id] = lineno
+            masks.lines[image_id] = lineno
             masks[image_id] = ([mask_path], ignore_path or None)
             continue
         if ignore_path:
             raise MetadataError(
                 f'{path}:{lineno}: ignore mask {ignore_path!r} on a later '
                 f'line of {image_id!r}; only its first line (line '
-                f'{first_line[image_id]}) may name the ignore PNG, later '
+                f'{masks.lines[image_id]}) may name the ignore PNG, later '
                 'lines must leave the third field empty')
         masks[image_id][0].append(mask_path)
     return masks
@@ -178,15 +200,26 @@ def read_masks(path: str) -> Dict[str, Tuple[List[str], str]]:
 
 def require_same_images(image_ids: List[str], table: dict, path: str,
                         what: str, allow_missing: bool = False):
-    """Check that ``table`` (read from ``path``) covers ``image_ids``."""
+    """Check that ``table`` (read from ``path``) covers ``image_ids``.
+
+    The error names the offending line when the readers recorded it
+    (:class:`MetadataTable` / :class:`ImageIdList`).
+    """
     listed = set(image_ids)
     extra = [k for k in table if k not in listed]
     if extra:
-        raise MetadataError(f'{path}: {len(extra)} image(s) not in '
-                            f'image_ids.txt, e.g. {extra[0]!r}')
+        lineno = getattr(table, 'lines', {}).get(extra[0])
+        where = path if lineno is None else f'{path}:{lineno}'
+        raise MetadataError(f'{where}: image {extra[0]!r} is not in '
+                            f'image_ids.txt ({len(extra)} such image(s) in '
+                            'this file)')
     if not allow_missing:
         missing = [k for k in image_ids if k not in table]
         if missing:
+            lineno = getattr(image_ids, 'lines', {}).get(missing[0])
+            ids_path = getattr(image_ids, 'path', 'image_ids.txt')
+            listed_at = ('' if lineno is None else
+                         f' (listed on {ids_path}:{lineno})')
             raise MetadataError(f'{path}: no {what} for {len(missing)} '
                                 f'image(s) of image_ids.txt, e.g. '
-                                f'{missing[0]!r}')
+                                f'{missing[0]!r}{listed_at}')

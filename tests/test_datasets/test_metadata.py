@@ -4,9 +4,10 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from fcam_mm.datasets.metadata import (MetadataError, read_class_labels,
-                                       read_image_ids, read_image_sizes,
-                                       read_masks)
+from fcam_mm.datasets.metadata import (MetadataError, read_boxes,
+                                       read_class_labels, read_image_ids,
+                                       read_image_sizes, read_masks,
+                                       require_same_images)
 from .test_wsol_dataset import build, corrupt
 from .wsol_tree import make_box_and_mask_tree, write_lines
 
@@ -154,3 +155,45 @@ def test_empty_ignore_on_first_line_means_no_ignore_region(tmp_path):
     expected[3:13, 2:11] = 1
     np.testing.assert_array_equal(mask, expected)
     assert (mask == 1).sum() == 90
+
+
+# -- cross-file checks name the line -----------------------------------------
+@pytest.mark.parametrize('name,extra_line,lineno', [
+    ('class_labels.txt', 'zzz.png,0', 4),
+    ('localization_mask.txt', 'zzz.png,zzz_m0.png,', 5),
+])
+def test_image_missing_from_image_ids_names_its_line(tmp_path, name,
+                                                     extra_line, lineno):
+    make_box_and_mask_tree(str(tmp_path))
+    path = osp.join(tmp_path, 'metadata', 'test', name)
+    with open(path, 'a') as f:
+        f.write(extra_line + '\n')
+    with pytest.raises(MetadataError, match=rf"{name}:{lineno}: image "
+                       r"'zzz\.png' is not in image_ids\.txt \(1 such "
+                       r"image\(s\) in this file\)"):
+        build(tmp_path, mask_file='localization_mask.txt')
+
+
+def test_image_without_a_line_names_its_image_ids_line(tmp_path):
+    make_box_and_mask_tree(str(tmp_path))
+    path = osp.join(tmp_path, 'metadata', 'test', 'image_sizes.txt')
+    write_lines(path, open(path).read().splitlines()[:2])  # drop b/img2.png
+    with pytest.raises(MetadataError, match=r"image_sizes\.txt: no image "
+                       r"size for 1 image\(s\) of image_ids\.txt, e\.g\. "
+                       r"'b/img2\.png' \(listed on .*metadata/test/"
+                       r"image_ids\.txt:3\)"):
+        build(tmp_path)
+
+
+def test_box_table_remembers_each_images_first_line(tmp_path):
+    ids_path = str(tmp_path / 'image_ids.txt')
+    write_lines(ids_path, ['a.png'])
+    box_path = str(tmp_path / 'localization.txt')
+    write_lines(box_path, ['a.png,0,0,1,1', 'b.png,0,0,2,2', 'b.png,1,1,2,2'])
+    boxes = read_boxes(box_path, {'a.png': (4, 4), 'b.png': (4, 4)})
+    assert boxes == {'a.png': [[0, 0, 1, 1]],
+                     'b.png': [[0, 0, 2, 2], [1, 1, 2, 2]]}
+    assert boxes.lines == {'a.png': 1, 'b.png': 2}
+    with pytest.raises(MetadataError, match=r"localization\.txt:2: image "
+                       r"'b\.png' is not in image_ids\.txt"):
+        require_same_images(read_image_ids(ids_path), boxes, box_path, 'box')
