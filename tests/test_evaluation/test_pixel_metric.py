@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from fcam_mm.evaluation import PixelLocalizationMetric
-from fcam_mm.evaluation.functional import resize_mask_nearest
+from fcam_mm.evaluation.functional import (cam_threshold_list,
+                                           resize_mask_nearest)
+from fcam_mm.evaluation.functional.wsol_protocol import NormalizedScoreBinner
 
 from . import reference_protocol as ref
 
@@ -115,3 +117,29 @@ def test_constant_map_is_scored_zero_everywhere():
     # every pixel scores 0: one operating point (tau = 0), P = 8 / 16
     assert out['pxap/PxAP'] == 50.0
     assert metric.curves['num_degenerate'][0] == 1
+
+
+def test_too_fine_a_threshold_step_is_an_error_at_construction():
+    # 1 / 65535.5 gives 65,536 thresholds: the [1, 2) bin would be index
+    # 65536, whose high byte (256) no longer fits the uint8 plane
+    assert len(cam_threshold_list(1 / 65535.5)) == 65536
+    with pytest.raises(ValueError, match='cam_curve_interval'):
+        PixelLocalizationMetric(eval_size=8, cam_curve_interval=1 / 65535.5)
+    with pytest.raises(ValueError, match='65536 score thresholds'):
+        NormalizedScoreBinner(cam_threshold_list(1 / 65535.5))
+    # 65,535 thresholds are still counted (scores checked against
+    # np.histogram in test_protocol_conventions)
+    PixelLocalizationMetric(eval_size=8, cam_curve_interval=1 / 65534.5)
+
+
+def test_too_large_an_evaluation_size_is_an_error():
+    # float32 cv2.calcHist counts are exact up to 2**24 = 4096 * 4096
+    PixelLocalizationMetric(eval_size=4096)
+    with pytest.raises(ValueError, match='eval_size \\(4097, 4096\\)'):
+        PixelLocalizationMetric(eval_size=(4097, 4096))
+    # and for the binner used directly (checked before any pixel is read)
+    binner = NormalizedScoreBinner(cam_threshold_list())
+    scores = np.broadcast_to(0.5, (4097, 4096))
+    groups = np.broadcast_to(np.uint8(0), (4097, 4096))
+    with pytest.raises(ValueError, match='16781312 pixels'):
+        binner.grouped_histograms(scores, groups, 1)

@@ -10,6 +10,7 @@ from fcam_mm.evaluation.functional import (cam_threshold_list, contour_boxes,
                                            prepare_scoremap,
                                            quantize_scoremap, rescale_boxes,
                                            score_histogram, threshold_levels)
+from fcam_mm.evaluation.functional.wsol_protocol import NormalizedScoreBinner
 
 TAUS = np.arange(0, 1, 0.001)
 
@@ -169,15 +170,42 @@ def test_top_k_localization_needs_the_class():
     assert out['loc/top2_loc'] == 100
 
 
-def test_score_histogram_matches_numpy_on_edges():
-    edges = np.append(TAUS, [1., 2., 3.])
+def test_score_bins_by_hand():
+    # step 0.25: bins [0, .25), [.25, .5), [.5, .75), [.75, 1), [1, 2), [2, 3]
+    binner = NormalizedScoreBinner(cam_threshold_list(0.25))
+    scores = np.array([0., 0.25, np.nextafter(0.25, 0), 0.5, 0.74, 0.75,
+                       np.nextafter(1, 0), 1.])
+    np.testing.assert_array_equal(binner(scores), [0, 1, 0, 2, 2, 3, 3, 4])
+    np.testing.assert_array_equal(
+        score_histogram(scores, binner.edges), [2, 1, 2, 2, 1, 0])
+
+
+@pytest.mark.parametrize('step', [0.001, 0.01, 0.0007, 0.3, 1 / 3, 1e-4,
+                                  1 / 65534.5])
+def test_score_binner_matches_np_histogram_on_edges(step):
+    """The fast binner against the reference ``np.histogram`` (through
+    ``score_histogram``) on every edge, its neighbours and random scores in
+    [0, 1]; the largest step count the histograms take is included."""
+    taus = cam_threshold_list(step)
+    binner = NormalizedScoreBinner(taus)
+    edges = binner.edges
+    np.testing.assert_array_equal(edges, np.append(taus, [1., 2., 3.]))
     values = np.concatenate([
-        TAUS, np.nextafter(TAUS, -1)[1:], np.nextafter(TAUS, 2),
-        [0., 1., np.nextafter(1, 0), 0.5, 0.25, 2.5, 3.0],
+        taus, np.nextafter(taus, -1)[1:], np.nextafter(taus, 2),
+        [0., 1., np.nextafter(1, 0), 0.5, 0.25],
         np.random.default_rng(0).random(10000)
     ])
+    expected = score_histogram(values, edges)
     np.testing.assert_array_equal(
-        score_histogram(values, edges), np.histogram(values, bins=edges)[0])
+        expected, np.histogram(values, bins=edges)[0])
+    np.testing.assert_array_equal(
+        np.bincount(binner(values), minlength=binner.n_bins), expected)
+    # per group, through the uint8 (group, high byte, low byte) histogram
+    groups = np.arange(len(values)) % 3
+    hists = binner.grouped_histograms(values[None], groups[None], 3)
+    for g in range(3):
+        np.testing.assert_array_equal(
+            hists[g], score_histogram(values[groups == g], edges))
 
 
 def test_pxap_by_hand_with_an_ignore_region():

@@ -10,7 +10,7 @@ from .wsol_protocol import (CAM_CURVE_INTERVAL, EVAL_SIZE, IOU_THRESHOLDS,
                             prepare_scoremap, pxap_from_histograms,
                             quantize_scoremap, rescale_boxes,
                             resize_mask_nearest, resize_scoremap,
-                            score_bin_indices, score_histogram, target_rank,
+                            score_histogram, target_rank,
                             threshold_levels)
 
 __all__ = [
@@ -20,7 +20,7 @@ __all__ = [
     'normalize_scoremap', 'quantize_scoremap', 'prepare_scoremap',
     'threshold_levels', 'contour_boxes', 'boxes_at_thresholds_bruteforce',
     'boxes_at_all_levels', 'check_boxes', 'rescale_boxes', 'multiple_iou',
-    'histogram_bin_edges', 'score_bin_indices', 'score_histogram',
+    'histogram_bin_edges', 'score_histogram',
     'pr_curve_from_histograms', 'pxap_from_histograms', 'check_mask',
     'resize_mask_nearest', 'target_rank'
 ]

@@ -40,6 +40,14 @@ IOU_THRESHOLDS = (30, 50, 70)
 # Labels of a merged GT mask.
 MASK_BACKGROUND, MASK_OBJECT, MASK_IGNORE = 0, 1, 255
 
+#: Most thresholds the pixel histograms index: a bin is split into two
+#: uint8 planes (high and low byte) for one ``cv2.calcHist``, and a score in
+#: ``[0, 1]`` lands at most in bin ``len(thresholds)`` (``[1, 2)``).
+MAX_HISTOGRAM_THRESHOLDS = 2**16 - 1
+#: Most pixels per map the pixel histograms count exactly: ``cv2.calcHist``
+#: counts in float32, exact up to 2^24.
+MAX_HISTOGRAM_PIXELS = 2**24
+
 # cv2 3.x returns (image, contours, hierarchy); 4.x and later drop the image.
 _CONTOUR_INDEX = 1 if cv2.__version__.split('.')[0] == '3' else 0
 
@@ -374,50 +382,32 @@ def histogram_bin_edges(thresholds: np.ndarray) -> np.ndarray:
     return np.append(np.asarray(thresholds, np.float64), [1.0, 2.0, 3.0])
 
 
-def score_bin_indices(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Index of each score's histogram bin, exactly as ``np.histogram(scores,
-    bins=edges)`` assigns them (``edges[i] <= s < edges[i + 1]``, the last
-    bin closed). Scores outside ``[edges[0], edges[-1]]`` get -1.
-
-    A direct guess ``floor(s / step)`` corrected by comparisons with the
-    actual edges: linear time instead of a binary search per score.
-    """
-    scores = np.asarray(scores, np.float64).ravel()
-    n_bins = len(edges) - 1
-    inner = len(edges) - 3  # the tau grid (the last three edges are 1, 2, 3)
-    step = edges[1] - edges[0] if inner > 1 else 1.0
-    guess = np.floor(np.clip(scores, 0.0, 3.0) / step)
-    guess = np.clip(guess, 0, inner - 1).astype(np.int64)
-    # scores >= 1 live in the three top bins
-    guess[scores >= 1.0] = inner
-    guess[scores >= 2.0] = inner + 1
-    ext = np.append(edges, np.inf)
-    for _ in range(4):
-        low = scores < ext[guess]
-        high = scores >= ext[guess + 1]
-        if not (low.any() or high.any()):
-            break
-        guess = guess - low + high
-        np.clip(guess, 0, n_bins - 1, out=guess)
-    else:  # the guess is always within one bin; never reached
-        guess = np.searchsorted(edges, scores, side='right') - 1
-    guess[scores == edges[-1]] = n_bins - 1  # the last bin is closed
-    outside = ~((scores >= edges[0]) & (scores <= edges[-1]))
-    guess[outside] = -1
-    return guess
-
-
 class NormalizedScoreBinner:
-    """:func:`score_bin_indices` for min-max normalised maps (scores in
-    ``[0, 1]``), with reusable buffers: the protocol's per-image hot path.
+    """The ``np.histogram`` bin (edges :func:`histogram_bin_edges`) of each
+    score of a min-max normalised map (scores in ``[0, 1]``), with reusable
+    buffers: the protocol's per-image hot path.
 
     ``floor(s / step)`` is within one bin of the true one (the edges are
     ``i * step`` rounded once, the guess ``s * (1 / step)`` twice); one
     comparison with each neighbouring edge fixes it. A score of exactly 1
     lands in the ``[1, 2)`` bin, as in ``np.histogram``.
+
+    Raises:
+        ValueError: more than :data:`MAX_HISTOGRAM_THRESHOLDS` thresholds
+            (a threshold step below ~1.526e-05), which
+            :meth:`grouped_histograms` cannot index.
     """
 
     def __init__(self, thresholds: np.ndarray):
+        thresholds = np.asarray(thresholds, np.float64)
+        if len(thresholds) > MAX_HISTOGRAM_THRESHOLDS:
+            step = float(thresholds[1] - thresholds[0])
+            raise ValueError(
+                f'{len(thresholds)} score thresholds (threshold step '
+                f'{step:.6g}): the pixel histograms index at most '
+                f'{MAX_HISTOGRAM_THRESHOLDS}; use a threshold step '
+                '(cam_curve_interval) of at least 1/65535 (about '
+                '1.526e-05)')
         self.edges = histogram_bin_edges(thresholds)
         self.n_bins = len(self.edges) - 1
         self.inner = len(thresholds)
@@ -447,8 +437,12 @@ class NormalizedScoreBinner:
 
         One unmasked 3-D ``cv2.calcHist`` over (group, bin // 256,
         bin % 256) in uint8: several times faster than ``np.bincount`` or a
-        masked histogram; float32 counts are exact below 2^24 pixels.
+        masked histogram. The bin of a score in ``[0, 1]`` is at most
+        ``len(thresholds)`` (< 2^16, checked at construction), and the
+        float32 counts of ``cv2.calcHist`` are exact up to 2^24: a map of
+        more than :data:`MAX_HISTOGRAM_PIXELS` pixels is an error.
         """
+        check_histogram_size(np.shape(scores))
         bins = self(scores)
         high = (bins >> 8).astype(np.uint8).reshape(np.shape(scores))
         low = (bins & 255).astype(np.uint8).reshape(np.shape(scores))
@@ -460,11 +454,26 @@ class NormalizedScoreBinner:
         return hist.astype(np.int64)
 
 
+def check_histogram_size(size_hw: Sequence[int],
+                         option: str = 'eval_size') -> None:
+    """Raise unless a map of ``size_hw`` pixels is counted exactly by the
+    pixel histograms (at most :data:`MAX_HISTOGRAM_PIXELS`, the float32
+    counts of ``cv2.calcHist``); ``option`` names the setting to change."""
+    pixels = int(np.prod(size_hw, dtype=np.int64))
+    if pixels > MAX_HISTOGRAM_PIXELS:
+        raise ValueError(
+            f'{option} {tuple(int(v) for v in size_hw)} has {pixels} pixels; '
+            f'the pixel histograms count at most {MAX_HISTOGRAM_PIXELS} '
+            '(2**24, where the float32 counts of cv2.calcHist stop being '
+            f'exact) per map: use a smaller {option}')
+
+
 def score_histogram(scores: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """``np.histogram(scores, bins=edges)[0]`` as int64, in linear time."""
-    idx = score_bin_indices(scores, edges)
-    return np.bincount(idx[idx >= 0], minlength=len(edges) - 1).astype(
-        np.int64)
+    """Reference: ``np.histogram(scores, bins=edges)[0]`` as int64 (the
+    reference's per-image histogram; the metric uses
+    :class:`NormalizedScoreBinner`, tested against this)."""
+    scores = np.asarray(scores, np.float64).ravel()
+    return np.histogram(scores, bins=edges)[0].astype(np.int64)
 
 
 def pr_curve_from_histograms(pos_hist: np.ndarray,

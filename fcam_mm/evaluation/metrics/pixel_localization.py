@@ -6,7 +6,8 @@ import numpy as np
 from fcam_mm.registry import METRICS
 from ..functional.wsol_protocol import (CAM_CURVE_INTERVAL, EVAL_SIZE,
                                         MASK_BACKGROUND, MASK_OBJECT, as_hw,
-                                        cam_threshold_list, check_mask,
+                                        cam_threshold_list,
+                                        check_histogram_size, check_mask,
                                         histogram_bin_edges,
                                         parse_eval_size, prepare_scoremap,
                                         pr_curve_from_histograms,
@@ -49,8 +50,10 @@ class PixelLocalizationMetric(WSOLBaseMetric):
 
     Args:
         map_key (str): data-sample key of the score map. Defaults to 'cam'.
-        eval_size (int | tuple): evaluation frame, ``224`` or ``(h, w)``.
-        cam_curve_interval (float): threshold step. Defaults to 0.001.
+        eval_size (int | tuple): evaluation frame, ``224`` or ``(h, w)``;
+            at most 2**24 pixels (exact histogram counts).
+        cam_curve_interval (float): threshold step. Defaults to 0.001; at
+            least 1/65535 (at most 65,535 histogram thresholds).
         normalize (bool): per-image min-max normalisation (the protocol,
             default). ``False`` evaluates maps already in ``[0, 1]`` as they
             are (e.g. F-CAM's softmax maps, as the F-CAM authors' code does);
@@ -79,11 +82,12 @@ class PixelLocalizationMetric(WSOLBaseMetric):
         self.map_key = map_key
         self.normalize = normalize
         self.eval_hw = parse_eval_size(eval_size)
+        check_histogram_size(self.eval_hw, 'eval_size')
         self.thresholds = cam_threshold_list(cam_curve_interval)
+        self._binner = NormalizedScoreBinner(self.thresholds)
         self._map_buffer = np.empty(self.eval_hw)  # reused every sample
         self.edges = histogram_bin_edges(self.thresholds)
         self._n_bins = len(self.edges) - 1
-        self._binner = NormalizedScoreBinner(self.thresholds)
 
     def _zero_sums(self) -> Dict[str, np.ndarray]:
         return dict(
