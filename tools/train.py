@@ -67,6 +67,11 @@ def merge_args(cfg, args):
         cfg.resume = True
         cfg.load_from = args.resume
     if args.auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise ValueError(
+                f'--auto-scale-lr: {args.config} sets no '
+                'auto_scale_lr.base_batch_size (the batch size its lr was '
+                'tuned for); add auto_scale_lr = dict(base_batch_size=N)')
         cfg.auto_scale_lr.enable = True
     cfg.launcher = args.launcher
     return cfg

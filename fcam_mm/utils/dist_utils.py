@@ -8,10 +8,11 @@ import torch.distributed as dist
 
 def _slurm_to_torch_env():
     """Fill torch's env:// variables from Slurm's (as mmengine's slurm
-    launcher does), without touching CUDA."""
-    os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
-    os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
-    os.environ.setdefault('LOCAL_RANK', os.environ.get('SLURM_LOCALID', '0'))
+    launcher does), without touching CUDA. Ranks are Slurm's, overwriting
+    what is set (tools/train.py sets ``LOCAL_RANK=0`` by default)."""
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
     os.environ.setdefault('MASTER_PORT', '29500')
     if 'MASTER_ADDR' not in os.environ:
         node_list = os.environ['SLURM_NODELIST']
@@ -20,10 +21,9 @@ def _slurm_to_torch_env():
 
 
 def _mpi_to_torch_env():
-    os.environ.setdefault('RANK', os.environ['OMPI_COMM_WORLD_RANK'])
-    os.environ.setdefault('WORLD_SIZE', os.environ['OMPI_COMM_WORLD_SIZE'])
-    os.environ.setdefault('LOCAL_RANK',
-                          os.environ['OMPI_COMM_WORLD_LOCAL_RANK'])
+    os.environ['RANK'] = os.environ['OMPI_COMM_WORLD_RANK']
+    os.environ['WORLD_SIZE'] = os.environ['OMPI_COMM_WORLD_SIZE']
+    os.environ['LOCAL_RANK'] = os.environ['OMPI_COMM_WORLD_LOCAL_RANK']
     os.environ.setdefault('MASTER_ADDR', '127.0.0.1')
     os.environ.setdefault('MASTER_PORT', '29500')
 
