@@ -50,6 +50,8 @@ def parse_args(argv=None):
         parser.error(f'--threshold must be in [0, 1), got {args.threshold}')
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    if args.topk < 1:
+        parser.error(f'--topk must be >= 1, got {args.topk}')
     if args.checkpoint is None and osp.isfile(args.model):
         parser.error(f'{args.model} is a config file: --checkpoint is '
                      'needed (without it the weights would be random)')

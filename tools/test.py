@@ -17,7 +17,8 @@ from fcam_mm.utils import (register_all_modules, setup_cpu_distributed,  # noqa
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test a WSOL model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
+    parser.add_argument('checkpoint', help='checkpoint: a path, an http(s) URL or a model name of '
+                        'model-index.yml')
     parser.add_argument('--work-dir', help='where the test logs go')
     parser.add_argument(
         '--out', help='dump the per-image predictions to this pickle file')

@@ -32,7 +32,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Draw CAM / F-CAM maps and their localization')
     parser.add_argument('config', help='config file')
-    parser.add_argument('checkpoint', help='checkpoint file (path or URL)')
+    parser.add_argument('checkpoint', help='checkpoint: a path, an http(s) URL or a model name of '
+                        'model-index.yml')
     source = parser.add_mutually_exclusive_group()
     source.add_argument('--images', nargs='+', metavar='PATH',
                         help='image files or folders (no ground truth)')
