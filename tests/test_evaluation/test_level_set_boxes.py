@@ -189,6 +189,15 @@ def test_contours_per_level_alternative_is_the_same():
     a = boxes_at_all_levels(q)
     b = boxes_by_contours_per_level(q)
     np.testing.assert_array_equal(a[0], b[0])
+    # its 4th output: the distinct foregrounds q > t, t = 0..254 — one per
+    # value v >= 1 of q (first reached at t = v - 1), plus the empty one
+    # when max(q) < 255
+    assert b[3] == len(np.unique(q[q > 0])) + int(q.max() < 255)
+    z = np.zeros((3, 4), np.uint8)
+    z[1, 1:3] = (7, 255)
+    assert boxes_by_contours_per_level(z)[3] == 2
+    z[1, 2] = 9
+    assert boxes_by_contours_per_level(z)[3] == 3
     for t in range(NUM_LEVELS):
         assert set(map(tuple, a[1][a[2] == t].tolist())) == \
             set(map(tuple, b[1][b[2] == t].tolist()))

@@ -36,6 +36,21 @@ def test_thresholds_and_levels():
     assert (threshold_levels(taus, 0) == 0).all()
 
 
+def test_every_threshold_level_is_below_the_maximum():
+    """``int(tau * qmax) <= qmax - 1`` for every step: the box metric
+    indexes its 255 levels with it unclipped. Steps 1/m and their float
+    neighbours are where ``arange(0, 1, step)`` ends closest to 1."""
+    steps = [0.001, 0.3, 0.7, 0.999, 1e-5]
+    for m in list(range(2, 300)) + [999, 1000, 1001, 4096, 65535]:
+        step = 1 / m
+        steps += [step, np.nextafter(step, 0), np.nextafter(step, 1)]
+    # the last (largest) tau of each step gives its largest level
+    last = np.array([cam_threshold_list(step)[-1] for step in steps])
+    assert (last < 1).all()
+    for qmax in range(1, 256):
+        assert threshold_levels(last, qmax).max() == qmax - 1, qmax
+
+
 def test_resize_is_identity_at_the_evaluation_size():
     cam = np.random.default_rng(0).random((9, 11))
     out, degenerate = prepare_scoremap(cam, (9, 11))

@@ -25,7 +25,7 @@ Conventions (docs/metrics.md explains each one):
 Everything here is plain NumPy / OpenCV on the CPU.
 """
 from numbers import Integral
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -274,31 +274,6 @@ def largest_box_at_threshold(norm_map: np.ndarray, tau: float) -> np.ndarray:
     return boxes[largest]
 
 
-def boxes_at_thresholds_bruteforce(
-        quantized: np.ndarray, thresholds: np.ndarray
-) -> Tuple[np.ndarray, List[np.ndarray]]:
-    """The protocol as described: one contour extraction per threshold.
-
-    Args:
-        quantized: uint8 map (:func:`quantize_scoremap`).
-        thresholds: the ``tau`` list.
-
-    Returns:
-        tuple: ``(largest (T, 4), all_boxes list of T arrays (n_t, 4))`` —
-        the MaxBoxAcc box and the MaxBoxAccV2 boxes at every threshold.
-    """
-    levels = threshold_levels(thresholds, int(quantized.max()))
-    largest = np.empty((len(levels), 4), np.int64)
-    everything = []
-    for i, level in enumerate(levels):
-        _, binary = cv2.threshold(quantized, int(level), 255,
-                                  cv2.THRESH_BINARY)
-        boxes, best = contour_boxes(binary)
-        largest[i] = boxes[best]
-        everything.append(boxes)
-    return largest, everything
-
-
 def check_boxes(boxes, name: str = 'boxes') -> np.ndarray:
     """``(n, 4)`` finite, non-negative ``x0, y0, x1, y1`` with ``x1 >= x0``
     and ``y1 >= y0`` (the reference's ``check_box_convention``), n >= 1."""
@@ -515,17 +490,22 @@ def pr_curve_from_histograms(pos_hist: np.ndarray,
                 valid=valid)
 
 
-def pxap_from_histograms(pos_hist: np.ndarray, neg_hist: np.ndarray) -> float:
+def pxap_from_curve(curve: Dict[str, np.ndarray]) -> float:
     """PxAP (%) = ``100 * sum_i precision_i * (recall_i - recall_{i-1})`` over
     the edges with a predicted positive (Choe et al. 2020, Sec. 4.2), the
-    reference's summation."""
-    curve = pr_curve_from_histograms(pos_hist, neg_hist)
+    reference's summation, from :func:`pr_curve_from_histograms`' output."""
     precision, recall, valid = (curve['precision'], curve['recall'],
                                 curve['valid'])
     with np.errstate(invalid='ignore'):
         terms = precision[1:] * np.diff(recall)
     auc = terms[valid[1:]].sum()
     return float(auc * 100)
+
+
+def pxap_from_histograms(pos_hist: np.ndarray, neg_hist: np.ndarray) -> float:
+    """PxAP (%) of the pooled histograms: :func:`pxap_from_curve` of
+    :func:`pr_curve_from_histograms`."""
+    return pxap_from_curve(pr_curve_from_histograms(pos_hist, neg_hist))
 
 
 # --------------------------------------------------------------------------
@@ -603,9 +583,3 @@ def as_label(value, name: str = 'gt_label') -> int:
     if float(v) != int(v):
         raise ValueError(f'{name} must be an integer, got {v}')
     return int(v)
-
-
-def first_argmax(values: np.ndarray) -> Optional[int]:
-    """``np.argmax`` (the first maximum), None for an empty array."""
-    values = np.asarray(values)
-    return int(np.argmax(values)) if values.size else None

@@ -18,9 +18,20 @@ from .wsol_base_metric import WSOLBaseMetric, as_sample_list, get_sample_key
 
 
 def boxes_by_contours_per_level(quantized: np.ndarray):
-    """Same outputs as :func:`boxes_at_all_levels`, with one
+    """The boxes of :func:`boxes_at_all_levels` with one
     ``cv2.findContours`` per distinct foreground (``q > t``, t = 0..254):
-    the plain de-duplicated protocol, kept as an alternative algorithm."""
+    the plain de-duplicated protocol, kept as an alternative algorithm.
+
+    Returns:
+        tuple: ``(largest (255, 4), all_boxes (M, 4), all_levels (M,),
+        num_traced)`` — the first three as in :func:`boxes_at_all_levels`
+        (the same largest box and the same set of boxes at each level; a
+        box may be listed a different number of times), and
+        ``num_traced`` the number of distinct foregrounds handed to
+        ``cv2.findContours``, the empty one (levels >= max(q)) included
+        when it occurs — not the number of levels the level-set algorithm
+        traced.
+    """
     largest = np.zeros((NUM_LEVELS, 4), np.int64)
     boxes_all, levels_all = [], []
     binary_cache = {}
@@ -144,9 +155,9 @@ class BoxLocalizationMetric(WSOLBaseMetric):
     def _levels(self, qmax: int) -> np.ndarray:
         levels = self._levels_of_max.get(qmax)
         if levels is None:
+            # every tau < 1, so int(tau * qmax) <= qmax - 1 <= 254: a valid
+            # level (qmax == 0 gives level 0, empty like the map)
             levels = threshold_levels(self.thresholds, qmax)
-            # qmax == 0: no foreground; level 0 is empty too
-            levels = np.minimum(levels, NUM_LEVELS - 1)
             self._levels_of_max[qmax] = levels
         return levels
 

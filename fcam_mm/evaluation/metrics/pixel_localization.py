@@ -11,7 +11,7 @@ from ..functional.wsol_protocol import (CAM_CURVE_INTERVAL, EVAL_SIZE,
                                         histogram_bin_edges,
                                         parse_eval_size, prepare_scoremap,
                                         pr_curve_from_histograms,
-                                        pxap_from_histograms,
+                                        pxap_from_curve,
                                         resize_mask_nearest,
                                         NormalizedScoreBinner)
 from .wsol_base_metric import WSOLBaseMetric, as_sample_list, get_sample_key
@@ -129,8 +129,8 @@ class PixelLocalizationMetric(WSOLBaseMetric):
 
     def compute_metrics(self, results: Dict[str, np.ndarray]) -> dict:
         pos, neg = results['pos_hist'], results['neg_hist']
-        pxap = pxap_from_histograms(pos, neg)
         curve = pr_curve_from_histograms(pos, neg)
+        pxap = pxap_from_curve(curve)
         # index i of the curve <-> threshold edges[n_bins - 1 - i]; the tau
         # list is edges[0 .. n_tau - 1]
         n_tau = len(self.thresholds)
