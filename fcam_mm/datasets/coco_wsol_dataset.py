@@ -94,7 +94,7 @@ class CocoWSOLDataset(BaseDataset):
             # Ties go to the smaller category id so the label is stable.
             cat_id = max(sorted(area), key=lambda c: area[c])
             width, height = int(img['width']), int(img['height'])
-            boxes, segms, crowd = [], [], []
+            boxes, segms, crowd, segm_ids, crowd_ids = [], [], [], [], []
             for ann in anns:
                 if ann['category_id'] != cat_id:
                     continue
@@ -109,11 +109,15 @@ class CocoWSOLDataset(BaseDataset):
                     raise MetadataError(f'{where}: annotation {ann["id"]} '
                                         f'has an empty or outside box '
                                         f'{ann["bbox"]}')
+                if self.with_mask:
+                    self._check_rle_size(ann, height, width, where)
                 if ann.get('iscrowd', 0):
                     crowd.append(ann['segmentation'])
+                    crowd_ids.append(ann['id'])
                 else:
                     boxes.append(box)
                     segms.append(ann['segmentation'])
+                    segm_ids.append(ann['id'])
             if not boxes:
                 raise MetadataError(f'{where}: only crowd annotations for its '
                                     'label')
@@ -127,6 +131,8 @@ class CocoWSOLDataset(BaseDataset):
             if self.with_mask:
                 info['coco_segms'] = segms
                 info['coco_crowd_segms'] = crowd
+                info['coco_ann_ids'] = segm_ids
+                info['coco_crowd_ann_ids'] = crowd_ids
             data_list.append(info)
         if skipped:
             print_log(f'CocoWSOLDataset: skipped {skipped} unannotated '
@@ -134,3 +140,22 @@ class CocoWSOLDataset(BaseDataset):
         if not data_list:
             raise MetadataError(f'{self.ann_file}: no usable image')
         return data_list
+
+    @staticmethod
+    def _check_rle_size(ann: dict, height: int, width: int, where: str):
+        """An RLE carries its own ``size`` ([height, width]); one that is not
+        the image's would fail only when the loader decodes it."""
+        segm = ann.get('segmentation')
+        if not isinstance(segm, dict):  # polygons take the image's size
+            return
+        size = segm.get('size')
+        if (not isinstance(size, (list, tuple)) or len(size) != 2
+                or 'counts' not in segm):
+            raise MetadataError(f'{where}: annotation {ann["id"]} has an '
+                                "RLE segmentation without 'counts' and a "
+                                "[height, width] 'size'")
+        if list(size) != [height, width]:
+            raise MetadataError(f'{where}: annotation {ann["id"]} has an '
+                                f'RLE mask of {size[1]}x{size[0]} (size '
+                                f'{list(size)}) but the image is '
+                                f'{width}x{height}')

@@ -11,13 +11,28 @@ from fcam_mm.registry import TRANSFORMS
 OBJECT, BACKGROUND, IGNORE = 1, 0, 255
 
 
-def _read_gray(path: str) -> np.ndarray:
+def read_mask(path: str) -> np.ndarray:
+    """Decode a mask PNG as stored (8- or 16-bit), one channel.
+
+    Read unchanged, not with ``flag='grayscale'``: that converts a 16-bit
+    PNG to 8 bits by dividing by 256, which turns a 0/1 mask into all zeros.
+    The caller binarises with ``> 0``. A colour (3-/4-channel) mask is an
+    error rather than converted, since which channel or colour means
+    "object" is not defined by the format.
+    """
     try:
-        mask = mmcv.imfrombytes(get(path), flag='grayscale')
+        mask = mmcv.imfrombytes(get(path), flag='unchanged', backend='cv2')
     except Exception as e:  # decoding errors come in many types
         raise ValueError(f'cannot decode mask {path}: {e}') from e
     if mask is None:
         raise ValueError(f'cannot decode mask {path}')
+    if mask.ndim == 3 and mask.shape[2] == 1:
+        mask = mask[..., 0]
+    if mask.ndim != 2:
+        got = (f'{mask.shape[2]} channels' if mask.ndim == 3 else
+               f'shape {mask.shape}')
+        raise ValueError(f'mask {path} has {got}; a mask must be a '
+                         'single-channel (grayscale) image, non-zero = set')
     return mask
 
 
@@ -44,7 +59,8 @@ class LoadWSOLAnnotations(BaseTransform):
 
     Required keys: ``img``, ``img_path``, ``metadata_shape``; optional
     ``gt_bboxes``, ``mask_paths``/``ignore_path`` (metadata masks) or
-    ``coco_segms``/``coco_crowd_segms`` (COCO polygons / RLE).
+    ``coco_segms``/``coco_crowd_segms`` (COCO polygons / RLE, with
+    ``coco_ann_ids``/``coco_crowd_ann_ids`` to name them in errors).
     Added keys: ``ori_gt_bboxes``, ``ori_gt_mask``.
 
     Args:
@@ -67,8 +83,8 @@ class LoadWSOLAnnotations(BaseTransform):
         if not self.with_mask:
             return results
         if 'mask_paths' in results:
-            instances = [_read_gray(p) for p in results['mask_paths']]
-            ignore = (_read_gray(results['ignore_path'])
+            instances = [read_mask(p) for p in results['mask_paths']]
+            ignore = (read_mask(results['ignore_path'])
                       if results.get('ignore_path') else None)
             for path, m in zip(results['mask_paths'] +
                                [results.get('ignore_path')],
@@ -87,18 +103,36 @@ class LoadWSOLAnnotations(BaseTransform):
     def _coco_mask(results: dict, height: int, width: int) -> np.ndarray:
         from pycocotools import mask as mask_utils
 
-        def decode(segm):
+        def decode(segm, name):
             if isinstance(segm, list):  # polygons
                 rles = mask_utils.frPyObjects(segm, height, width)
                 rle = mask_utils.merge(rles)
             elif isinstance(segm['counts'], list):  # uncompressed RLE
+                # keeps the RLE's own 'size', whatever height/width say
                 rle = mask_utils.frPyObjects(segm, height, width)
             else:
                 rle = segm
-            return mask_utils.decode(rle)
+            mask = mask_utils.decode(rle)
+            if mask.shape != (height, width):
+                raise ValueError(f'{results["img_path"]}: {name} decodes to '
+                                 f'a {mask.shape[1]}x{mask.shape[0]} mask, '
+                                 f'but the image is {width}x{height}')
+            return mask
 
-        instances = [decode(s) for s in results['coco_segms']]
-        crowd = [decode(s) for s in results.get('coco_crowd_segms', [])]
+        def decode_all(segms_key, ids_key):
+            segms = results.get(segms_key, [])
+            ids = results.get(ids_key)
+            if ids is None:
+                names = [f'{segms_key}[{i}]' for i in range(len(segms))]
+            elif len(ids) != len(segms):
+                raise ValueError(f'{results["img_path"]}: {len(segms)} '
+                                 f'{segms_key} but {len(ids)} {ids_key}')
+            else:
+                names = [f'annotation {ann_id}' for ann_id in ids]
+            return [decode(s, n) for s, n in zip(segms, names)]
+
+        instances = decode_all('coco_segms', 'coco_ann_ids')
+        crowd = decode_all('coco_crowd_segms', 'coco_crowd_ann_ids')
         ignore = np.logical_or.reduce(crowd) if crowd else None
         return merge_instance_masks(instances, ignore)
 
