@@ -238,3 +238,13 @@ def test_base_configs_name_torchvision_weights(config, name, monkeypatch):
     for key, value in backbone.state_dict().items():
         if key in state:
             assert torch.equal(value, state[key])
+
+
+@pytest.mark.parametrize('blocks', [[1, 1], [1, 0, 1], [1, 2, 1, 1], 0,
+                                    [1, 1.5, 1]])
+def test_tiny_resnet_blocks_per_stage_is_checked(blocks):
+    """One block count per stage (3 here), each >= 1: a short list would
+    otherwise build fewer stages than ``out_channels`` reports."""
+    with pytest.raises(ValueError, match='blocks_per_stage'):
+        TinyResNet(blocks_per_stage=blocks)
+    assert len(TinyResNet(blocks_per_stage=[1, 2, 1]).stages[1]) == 2

@@ -123,6 +123,33 @@ def test_seed_cfg_keys_are_those_of_sample_pseudo_labels():
                         seed_size=5, ignore_index=-1))
 
 
+def tiny_fcam_cfg(**changes):
+    cfg = dict(
+        type='FCAMLocalizer', backbone=dict(type='TinyResNet'),
+        head=dict(type='GAPClsHead', num_classes=3, in_channels=128),
+        cam=dict(type='CAM'),
+        decoder=dict(type='FCAMUNetDecoder', in_channels=(16, 32, 64, 128),
+                     decoder_channels=(64, 32, 16, 16)))
+    cfg.update(changes)
+    return cfg
+
+
+def test_seed_and_loss_ignore_index_must_agree():
+    from fcam_mm.utils import register_all_modules
+    register_all_modules()
+    with pytest.raises(ValueError, match=r'seed_cfg.ignore_index=-100 '
+                       r'differs from seed_loss.ignore_index=255'):
+        MODELS.build(tiny_fcam_cfg(seed_cfg=dict(ignore_index=-100)))
+    # Set on the loss only: the seeds follow it.
+    model = MODELS.build(tiny_fcam_cfg(seed_loss=dict(
+        type='PartialCrossEntropyLoss', ignore_index=-100)))
+    assert model.seed_cfg['ignore_index'] == -100
+    both = MODELS.build(tiny_fcam_cfg(
+        seed_cfg=dict(ignore_index=-1),
+        seed_loss=dict(type='PartialCrossEntropyLoss', ignore_index=-1)))
+    assert both.seed_cfg['ignore_index'] == -1
+
+
 # ------------------------------------------------------------ degenerate CAMs
 def smooth_cam(h=16, w=16):
     y, x = torch.meshgrid(torch.arange(h), torch.arange(w), indexing='ij')

@@ -468,3 +468,18 @@ def test_errors_name_the_problem():
     with pytest.raises(NotImplementedError, match='forward_from'):
         MODELS.build(dict(type='GradCAM', target_layer=0))(
             toy, torch.rand(1, 4, 3, 3, dtype=torch.float64))
+
+
+def test_head_in_index_out_of_range_is_named():
+    """A head reading an output the backbone does not have fails with the
+    head's in_index and the number of outputs, not a wrapped index."""
+    from types import SimpleNamespace
+
+    from fcam_mm.models.cams.base_cam import BaseCAM
+    feats = [torch.zeros(1)] * 4
+    ok = SimpleNamespace(head=SimpleNamespace(in_index=-1))
+    assert BaseCAM.head_index(ok, feats) == 3
+    bad = SimpleNamespace(head=SimpleNamespace(in_index=4))
+    with pytest.raises(IndexError, match='in_index=4 but the backbone '
+                       'returns 4 outputs'):
+        BaseCAM.head_index(bad, feats)

@@ -33,7 +33,7 @@ def test_counts_and_summary_by_hand():
     assert counts['neg'].tolist() == [4, 5]
     assert counts['neg_in'].tolist() == [0, 1]
     assert counts['obj'].tolist() == [4, 9]
-    counts['pixels'] = np.array([16, 16])
+    assert counts['pixels'].tolist() == [16, 16]        # 4×4 maps
     summary = summarize_purity(counts)
     assert summary['pos_precision'] == pytest.approx(3 / 4)
     assert summary['pos_coverage'] == pytest.approx(3 / 13)
@@ -58,7 +58,10 @@ def model_and_split(data_root):
 def test_measure_matches_a_per_image_recount(model_and_split):
     """The split figures equal a recount done one image at a time."""
     model, dataset = model_and_split
+    model.train()
     rows = measure_seed_quality(model, dataset, [0.1, 0.5], batch_size=4)
+    assert model.training  # left in the mode it came in
+    model.eval()
     for row, n_neg in zip(rows, (0.1, 0.5)):
         pos = pos_in = neg = neg_in = obj = pixels = 0
         for start in range(0, len(dataset), 4):

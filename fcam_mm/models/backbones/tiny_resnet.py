@@ -57,13 +57,6 @@ class TinyResNet(BaseWSOLBackbone):
             :class:`BaseWSOLBackbone`.
     """
 
-    #: He initialisation of the convolutions (ReLU gain, fan-out).
-    default_init_cfg = [
-        dict(type='Kaiming', layer='Conv2d', mode='fan_out',
-             nonlinearity='relu'),
-        dict(type='Constant', layer='_BatchNorm', val=1.0, bias=0.0),
-    ]
-
     def __init__(self,
                  in_channels: int = 3,
                  stem_channels: int = 16,
@@ -79,6 +72,14 @@ class TinyResNet(BaseWSOLBackbone):
                              f'{len(stage_strides)}')
         if isinstance(blocks_per_stage, int):
             blocks_per_stage = [blocks_per_stage] * len(stage_channels)
+        blocks_per_stage = list(blocks_per_stage)
+        if (len(blocks_per_stage) != len(stage_channels)
+                or not all(isinstance(b, int) and b >= 1
+                           for b in blocks_per_stage)):
+            raise ValueError(
+                f'blocks_per_stage must be an int >= 1 or one such int per '
+                f'stage ({len(stage_channels)} stages), got '
+                f'{blocks_per_stage}')
         self.num_stages = len(stage_channels) + 1
         self.stage_channels = (stem_channels, ) + tuple(stage_channels)
         super().__init__(out_indices=out_indices, init_cfg=init_cfg)

@@ -79,7 +79,12 @@ class BaseCAM(nn.Module):
     @staticmethod
     def head_index(localizer, feats: Sequence[torch.Tensor]) -> int:
         """Index of the output the head reads (its ``in_index``)."""
-        return getattr(localizer.head, 'in_index', -1) % len(feats)
+        index, num = getattr(localizer.head, 'in_index', -1), len(feats)
+        if not -num <= index < num:
+            raise IndexError(f'{type(localizer.head).__name__}: in_index='
+                             f'{index} but the backbone returns {num} '
+                             'outputs')
+        return index % num
 
     # -- the generic path (non-gradient methods) ----------------------------
     def forward(self, localizer, inputs: torch.Tensor,

@@ -66,6 +66,17 @@ class FCAMLocalizer(WSOLLocalizer):
         # Seeds are drawn only in stage 2: a bad n⁻ must fail here, not
         # after the whole of stage 1.
         check_seed_cfg(self.seed_cfg)
+        # The seeds' "unlabelled" value and the seed loss's must agree, or
+        # the first stage-2 step fails (an index error; on CUDA, a device
+        # assert).
+        loss_ignore = getattr(self.seed_loss, 'ignore_index', None)
+        if loss_ignore is not None:
+            seed_ignore = self.seed_cfg.setdefault('ignore_index', loss_ignore)
+            if seed_ignore != loss_ignore:
+                raise ValueError(
+                    f'seed_cfg.ignore_index={seed_ignore} differs from '
+                    f'seed_loss.ignore_index={loss_ignore}: set both to the '
+                    'same value')
         self.stage = 1
         self.set_stage(stage)
 

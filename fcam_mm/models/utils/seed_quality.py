@@ -28,7 +28,8 @@ def region_purity_counts(positive: torch.Tensor, negative: torch.Tensor,
 
     Returns:
         dict of (B,) int64 arrays: ``pos`` = |C⁺|, ``pos_in`` =
-        |C⁺ ∩ O|, ``neg`` = |C⁻|, ``neg_in`` = |C⁻ ∩ O|, ``obj`` = |O|.
+        |C⁺ ∩ O|, ``neg`` = |C⁻|, ``neg_in`` = |C⁻ ∩ O|, ``obj`` = |O|,
+        ``pixels`` = H·W.
     """
     if not positive.shape == negative.shape == objects.shape:
         raise ValueError(
@@ -41,7 +42,8 @@ def region_purity_counts(positive: torch.Tensor, negative: torch.Tensor,
 
     return dict(pos=count(positive), pos_in=count(positive & objects),
                 neg=count(negative), neg_in=count(negative & objects),
-                obj=count(objects))
+                obj=count(objects),
+                pixels=np.full(len(objects), objects[0].numel(), np.int64))
 
 
 def summarize_purity(counts: Dict[str, np.ndarray]) -> Dict[str, float]:
@@ -75,14 +77,24 @@ def measure_seed_quality(model, dataset, n_neg_values: Sequence[float],
     The CAM of the ground-truth class is resized to the network input
     (bilinear) exactly as ``FCAMLocalizer`` does before sampling seeds, and
     each GT mask (original frame; 1 = object, the ignore band counts as
-    background) is resized to the input with nearest interpolation. The dataset must carry masks (a val / test split with
-    ``mask_file``).
+    background) is resized to the input with nearest interpolation. The
+    dataset must carry masks (a val / test split with ``mask_file``). The
+    model is evaluated in eval mode and left in the mode it came in.
 
     Returns:
         one dict per ``n⁻``: ``n_neg`` and the figures of
         :func:`summarize_purity`.
     """
+    was_training = model.training
     model.eval()
+    try:
+        return _measure(model, dataset, n_neg_values, erode_kernel,
+                        batch_size)
+    finally:
+        model.train(was_training)
+
+
+def _measure(model, dataset, n_neg_values, erode_kernel, batch_size):
     device = next(model.parameters()).device
     totals = {n: None for n in n_neg_values}
     for start in range(0, len(dataset), batch_size):
@@ -109,8 +121,6 @@ def measure_seed_quality(model, dataset, n_neg_values: Sequence[float],
                 cams, n_neg=n_neg, erode_kernel=erode_kernel,
                 generator=generator)
             counts = region_purity_counts(positive, negative, objects)
-            counts['pixels'] = np.full(len(samples), size[0] * size[1],
-                                       np.int64)
             if totals[n_neg] is None:
                 totals[n_neg] = counts
             else:
