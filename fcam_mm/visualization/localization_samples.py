@@ -2,13 +2,14 @@
 its ground truth) or over plain image files, and the tau the protocol
 selects on a split."""
 import copy
-import glob
+import logging
 import os.path as osp
 from typing import Dict, Iterator, List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
 from fcam_mm.registry import DATASETS, METRICS
@@ -30,23 +31,26 @@ def build_split(cfg: Config, split: str = 'test'):
 
 
 def expand_image_paths(paths: Sequence[str]) -> List[str]:
-    """Image files, folders expanded (sorted, recursive) to the images in
-    them."""
+    """Image files: a file is taken as it is; a folder (recursively) or a
+    glob is listed by :func:`fcam_mm.apis.batch_inference.find_images` (the
+    lister of ``tools/infer.py``) and its files without an image extension
+    are skipped — and counted in the log."""
+    from fcam_mm.apis.batch_inference import find_images
     files = []
     for path in paths:
-        if osp.isdir(path):
-            found = sorted(
-                p for p in glob.glob(osp.join(path, '**', '*'),
-                                     recursive=True)
-                if p.lower().endswith(IMAGE_EXTENSIONS))
-            if not found:
+        found, listing = find_images(path, recursive=True)
+        if listing:
+            images = [p for p in found
+                      if p.lower().endswith(IMAGE_EXTENSIONS)]
+            if not images:
                 raise FileNotFoundError(
                     f'{path}: no image ({", ".join(IMAGE_EXTENSIONS)}) in it')
-            files += found
-        elif osp.isfile(path):
-            files.append(path)
-        else:
-            raise FileNotFoundError(f'{path}: no such image or folder')
+            if len(images) < len(found):
+                print_log(f'{path}: skipped {len(found) - len(images)} '
+                          'file(s) without an image extension',
+                          logger='current', level=logging.WARNING)
+            found = images
+        files += found
     return files
 
 

@@ -55,13 +55,36 @@ def test_16bit_mask_with_full_range_values(tmp_path):
 def test_colour_mask_is_an_error_naming_the_path(tmp_path, channels):
     make_box_and_mask_tree(str(tmp_path))
     mask = np.zeros((30, 40, channels), np.uint8)
-    mask[3:13, 2:11] = 255
+    mask[3:13, 2:11, 0] = 255   # blue only: a colour, not a grey
+    if channels == 4:
+        mask[..., 3] = 255
     assert cv2.imwrite(mask_path(tmp_path, 'img0_m0.png'), mask)
     dataset = build(tmp_path, mask_file='localization_mask.txt')
     with pytest.raises(ValueError, match=rf'mask .*a/img0_m0\.png has '
                        rf'{channels} channels; a mask must be a '
                        r'single-channel'):
         dataset[0]
+
+
+@pytest.mark.parametrize('channels', [3, 4])
+def test_grey_mask_stored_as_colour_is_read_as_grey(tmp_path, channels):
+    """Equal colour channels (and an opaque alpha): e.g. a black-and-white
+    palette PNG, which OpenCV expands to colour."""
+    make_box_and_mask_tree(str(tmp_path))
+    mask = np.zeros((30, 40, channels), np.uint8)
+    mask[3:13, 2:11, :3] = 255
+    if channels == 4:
+        mask[..., 3] = 255
+    assert cv2.imwrite(mask_path(tmp_path, 'img0_m0.png'), mask)
+    dataset = build(tmp_path, mask_file='localization_mask.txt')
+    np.testing.assert_array_equal(dataset[0]['data_samples'].gt_mask,
+                                  expected_mask(40, 30, img0_boxes()))
+    # a transparent alpha is not "opaque grey": refused
+    if channels == 4:
+        mask[0, 0, 3] = 0
+        assert cv2.imwrite(mask_path(tmp_path, 'img0_m0.png'), mask)
+        with pytest.raises(ValueError, match='4 channels'):
+            build(tmp_path, mask_file='localization_mask.txt')[0]
 
 
 def test_undecodable_mask_names_the_path(tmp_path):

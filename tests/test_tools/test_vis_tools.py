@@ -208,3 +208,32 @@ def test_tensorboard_backend_from_a_leaf_config(data_root, random_checkpoint,
                                          np.uint8), cv2.IMREAD_COLOR)
     assert decoded.shape[:2] == (image.height, image.width)
     assert image.width % 2 == 0  # two panels side by side
+
+
+def test_expand_image_paths_lists_like_infer_and_counts_skips(tmp_path):
+    """Folders and globs are listed as tools/infer.py lists them; files
+    without an image extension are skipped and the skip is logged."""
+    import logging
+
+    from mmengine.logging import MMLogger
+
+    from fcam_mm.visualization.localization_samples import expand_image_paths
+    (tmp_path / 'sub').mkdir()
+    for name in ('b.png', 'a.JPG', 'notes.txt', 'sub/c.jpeg', '.hidden.png'):
+        (tmp_path / name).write_bytes(b'x')
+    logger = MMLogger.get_instance('expand-test')
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        files = expand_image_paths([str(tmp_path)])
+    finally:
+        logger.removeHandler(handler)
+    assert files == [str(tmp_path / n) for n in ('a.JPG', 'b.png',
+                                                   'sub/c.jpeg')]
+    assert any('skipped 1 file(s)' in r.getMessage() for r in records)
+    assert expand_image_paths([str(tmp_path / '*.png')]) == [
+        str(tmp_path / 'b.png')]
+    single = str(tmp_path / 'notes.txt')  # named explicitly: taken as is
+    assert expand_image_paths([single]) == [single]

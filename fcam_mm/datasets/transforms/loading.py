@@ -11,6 +11,13 @@ from fcam_mm.registry import TRANSFORMS
 OBJECT, BACKGROUND, IGNORE = 1, 0, 255
 
 
+def _is_gray(image: np.ndarray) -> bool:
+    colour = image[..., :3]
+    opaque = image.shape[2] == 3 or bool(
+        (image[..., 3] == np.iinfo(image.dtype).max).all())
+    return opaque and bool((colour == colour[..., :1]).all())
+
+
 def read_mask(path: str) -> np.ndarray:
     """Decode a mask PNG as stored (8- or 16-bit), one channel.
 
@@ -18,7 +25,8 @@ def read_mask(path: str) -> np.ndarray:
     PNG to 8 bits by dividing by 256, which turns a 0/1 mask into all zeros.
     The caller binarises with ``> 0``. A colour (3-/4-channel) mask is an
     error rather than converted, since which channel or colour means
-    "object" is not defined by the format.
+    "object" is not defined by the format — unless it is grey (equal colour
+    channels, opaque), which is read as its one grey channel.
     """
     try:
         mask = mmcv.imfrombytes(get(path), flag='unchanged', backend='cv2')
@@ -27,6 +35,10 @@ def read_mask(path: str) -> np.ndarray:
     if mask is None:
         raise ValueError(f'cannot decode mask {path}')
     if mask.ndim == 3 and mask.shape[2] == 1:
+        mask = mask[..., 0]
+    elif mask.ndim == 3 and mask.shape[2] in (3, 4) and _is_gray(mask):
+        # A grey mask stored as RGB(A), e.g. a palette PNG whose palette is
+        # black and white (OpenCV expands palettes to colour).
         mask = mask[..., 0]
     if mask.ndim != 2:
         got = (f'{mask.shape[2]} channels' if mask.ndim == 3 else
