@@ -15,6 +15,7 @@ from fcam_mm.evaluation.functional.wsol_protocol import (
     largest_box_at_threshold, normalize_scoremap)
 from fcam_mm.registry import MODELS, TRANSFORMS
 from fcam_mm.utils import register_all_modules
+from fcam_mm.utils.checkpoint import strip_wrapper_prefix
 from .model_zoo import ModelZooEntry, get_model, looks_like_path, weights_of
 
 ImageType = Union[str, np.ndarray]
@@ -105,9 +106,7 @@ def load_weights(model: torch.nn.Module, checkpoint: str,
             f'checkpoint {checkpoint} holds a {type(ckpt).__name__}, not a '
             'state dict')
     state_dict = ckpt.get('state_dict', ckpt)
-    # DataParallel / DDP wrappers save keys with a 'module.' prefix.
-    state_dict = {(k[7:] if k.startswith('module.') else k): v
-                  for k, v in state_dict.items()}
+    state_dict = strip_wrapper_prefix(state_dict)
     if strict:
         problems = state_dict_mismatch(model, state_dict)
         if problems:

@@ -118,6 +118,13 @@ def hash_prefix_of(filename: str) -> Optional[str]:
     return match.group(1) if match and match.group(1) else None
 
 
+def strip_wrapper_prefix(state_dict: dict) -> dict:
+    """``state_dict`` without the ``module.`` prefix that DataParallel / DDP
+    wrappers give every key when the wrapped model is saved."""
+    return {(k[len('module.'):] if k.startswith('module.') else k): v
+            for k, v in state_dict.items()}
+
+
 def sha256_of(path: str, chunk_size: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, 'rb') as f:

@@ -186,3 +186,10 @@ def test_corrupt_cached_copy_is_replaced(served):
     assert (cache_dir / good).read_bytes() == (root / good).read_bytes()
     _load_checkpoint(f'{url}/{good}', map_location='cpu')
     assert server.requests == [f'/{good}']
+
+
+def test_strip_wrapper_prefix_only_strips_the_leading_module():
+    from fcam_mm.utils.checkpoint import strip_wrapper_prefix
+    assert strip_wrapper_prefix({'module.backbone.w': 1, 'head.module.b': 2,
+                                 'decoder.x': 3}) == {
+        'backbone.w': 1, 'head.module.b': 2, 'decoder.x': 3}

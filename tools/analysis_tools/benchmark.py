@@ -50,6 +50,7 @@ import torch
 HERE = osp.dirname(osp.abspath(__file__))
 ROOT = osp.dirname(osp.dirname(HERE))
 sys.path.insert(0, ROOT)
+from fcam_mm.models.decoders import count_parameters  # noqa: E402
 from fcam_mm.registry import MODELS  # noqa: E402
 from fcam_mm.utils import load_script, register_all_modules  # noqa: E402
 
@@ -121,8 +122,7 @@ def benchmark_fcam(args):
                 device, args.repeat)
         row = dict(
             backbone=backbone, method='F-CAM',
-            decoder_params_m=sum(p.numel() for p in model.decoder.parameters()
-                                 ) / 1e6,
+            decoder_params_m=count_parameters(model.decoder) / 1e6,
             map_batched_ms=1e3 * decoder[1] / num,
             map_per_image_ms=1e3 * decoder_single[1] / num,
             total_batched_ms=1e3 * full[1] / num,

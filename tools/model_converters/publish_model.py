@@ -9,7 +9,6 @@ model zoo's loader verifies (docs/model_zoo.md). The input is read with the
 project's safe loader (``weights_only=True``).
 """
 import argparse
-import hashlib
 import os
 import os.path as osp
 import sys
@@ -19,6 +18,7 @@ import torch
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 from fcam_mm.utils import safe_torch_load  # noqa: E402
+from fcam_mm.utils.checkpoint import sha256_of  # noqa: E402
 
 KEPT_META = ('dataset_meta', 'cfg', 'epoch', 'iter', 'seed',
              'experiment_name', 'mmengine_version')
@@ -33,8 +33,7 @@ def publish(in_file: str, out_stem: str) -> str:
     stem = out_stem[:-4] if out_stem.endswith('.pth') else out_stem
     tmp = f'{stem}.tmp.pth'
     torch.save(dict(state_dict=checkpoint['state_dict'], meta=meta), tmp)
-    with open(tmp, 'rb') as f:
-        digest = hashlib.sha256(f.read()).hexdigest()
+    digest = sha256_of(tmp)
     final = f'{stem}-{digest[:8]}.pth'
     os.replace(tmp, final)
     return final

@@ -9,6 +9,7 @@ from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 from fcam_mm.engine.best_checkpoint import (best_checkpoint, best_info_keys,
                                            reset_best_score)
 from fcam_mm.registry import HOOKS
+from fcam_mm.utils.checkpoint import strip_wrapper_prefix
 
 
 def unwrap(model):
@@ -119,8 +120,7 @@ class FCAMStageHook(Hook):
         features."""
         checkpoint = _load_checkpoint(source, map_location='cpu')
         state = checkpoint.get('state_dict', checkpoint)
-        state = {k[len('module.'):] if k.startswith('module.') else k: v
-                 for k, v in state.items()}
+        state = strip_wrapper_prefix(state)
         prefixes = tuple(f'{name}.' for name, child in model.named_children()
                          if child in model.classifier_modules())
         wanted = {k for k in model.state_dict() if k.startswith(prefixes)}
