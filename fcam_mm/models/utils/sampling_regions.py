@@ -25,18 +25,26 @@ IGNORE_INDEX = 255
 # --------------------------------------------------------------------------
 # Otsu
 # --------------------------------------------------------------------------
+def _minmax_rows(flat: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    """Per-row min-max terms of (B, N) values: ``(safe, low, span, valid)``
+    with non-finite values zeroed in ``safe``, ``low`` / ``span`` the row
+    minimum and range (a zero range replaced by 1, keepdim), and ``valid``
+    the rows that are finite and not constant."""
+    finite = torch.isfinite(flat).all(dim=1)
+    safe = torch.where(torch.isfinite(flat), flat, torch.zeros_like(flat))
+    low = safe.amin(dim=1, keepdim=True)
+    span = safe.amax(dim=1, keepdim=True) - low
+    valid = finite & (span[:, 0] > 0)
+    return safe, low, torch.where(span > 0, span, torch.ones_like(span)), \
+        valid
+
+
 def _quantize(flat: torch.Tensor, bins: int) -> Tuple[torch.Tensor, ...]:
     """Per-row levels ``⌊(x − min) · bins / (max − min)⌋`` clipped to
     ``bins − 1`` and a mask of the rows that have a split (finite values
     and ``max > min``). ``flat`` is (B, N) float64."""
-    finite = torch.isfinite(flat).all(dim=1)
-    safe = torch.where(torch.isfinite(flat), flat, torch.zeros_like(flat))
-    low = safe.amin(dim=1, keepdim=True)
-    high = safe.amax(dim=1, keepdim=True)
-    span = high - low
-    valid = finite & (span[:, 0] > 0)
-    scale = bins / torch.where(span > 0, span, torch.ones_like(span))
-    levels = ((safe - low) * scale).floor().clamp_(0, bins - 1).long()
+    safe, low, span, valid = _minmax_rows(flat)
+    levels = ((safe - low) * (bins / span)).floor().clamp_(0, bins - 1).long()
     return levels, valid
 
 
@@ -115,13 +123,8 @@ def cam_to_uint8(cams: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
     the authors' seeder, as float values 0…255 (B, N), and a (B,) mask of
     the images that can be seeded (finite and not constant)."""
     flat = cams.detach().reshape(cams.shape[0], -1).to(torch.float64)
-    valid = torch.isfinite(flat).all(dim=1)
-    safe = torch.where(torch.isfinite(flat), flat, torch.zeros_like(flat))
-    low = safe.amin(dim=1, keepdim=True)
-    span = safe.amax(dim=1, keepdim=True) - low
-    valid &= span[:, 0] > 0
-    norm = (safe - low) / torch.where(span > 0, span, torch.ones_like(span))
-    return (norm * 255).floor().clamp_(0, 255), valid
+    safe, low, span, valid = _minmax_rows(flat)
+    return ((safe - low) / span * 255).floor().clamp_(0, 255), valid
 
 
 def _erode(mask: torch.Tensor, kernel: int) -> torch.Tensor:
