@@ -280,9 +280,9 @@ class FCAMUNetDecoder(BaseModule):
             x = block(x, skip, out_size if i == last else None)
         if out_size is not None and tuple(x.shape[-2:]) != out_size:
             # the last block had a skip (more skips than blocks - 1 is not
-            # allowed, so only when len(blocks) == len(skips)).
-            x = F.interpolate(
-                x, size=out_size, mode='bilinear', align_corners=False)
+            # allowed, so only when len(blocks) == len(skips)); resized as
+            # the blocks resize (nearest for a 'nearest' upsampler).
+            x = self.blocks[-1]._resize(x, out_size)
         return self.head(x)
 
 
