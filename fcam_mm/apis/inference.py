@@ -12,7 +12,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 
 from fcam_mm.evaluation.functional.wsol_protocol import (
-    largest_box_at_threshold, normalize_scoremap)
+    largest_box_at_threshold, prepare_scoremap)
 from fcam_mm.registry import MODELS, TRANSFORMS
 from fcam_mm.utils import register_all_modules
 from fcam_mm.utils.checkpoint import strip_wrapper_prefix
@@ -175,11 +175,8 @@ def _test_pipeline(cfg: Config) -> list:
 def map_at_image_size(score_map: torch.Tensor, height: int,
                       width: int) -> np.ndarray:
     """Bicubic resize to the image and per-image min-max normalisation, as
-    the evaluation protocol sees the map."""
-    resized = cv2.resize(
-        score_map.detach().cpu().double().numpy(), (width, height),
-        interpolation=cv2.INTER_CUBIC)
-    return normalize_scoremap(resized, inplace=True)[0]
+    the evaluation protocol sees the map (its checks included)."""
+    return prepare_scoremap(score_map, (height, width))[0]
 
 
 def image_item(image: ImageType, loader) -> dict:

@@ -169,10 +169,16 @@ def spread_indices(size: int, num: int) -> List[int]:
     return sorted({round(i * (size - 1) / (num - 1)) for i in range(num)})
 
 
-def output_name(sample) -> str:
-    """The PNG name of a sample: its metadata id (or file name), folders
-    joined by ``__``."""
-    name = sample.get('img_id', None) or osp.basename(sample.img_path)
+def sample_name(sample) -> str:
+    """A sample's metadata id, or its file name when it has none."""
+    return sample.get('img_id', None) or osp.basename(sample.get('img_path'))
+
+
+def output_name(sample_or_name) -> str:
+    """The PNG name of a sample (or of a :func:`sample_name`): the name
+    without extension, folders joined by ``__``."""
+    name = (sample_or_name if isinstance(sample_or_name, str) else
+            sample_name(sample_or_name))
     return osp.splitext(name)[0].replace('/', '__') + '.png'
 
 

@@ -17,6 +17,8 @@ from mmengine.visualization import Visualizer
 
 from fcam_mm.evaluation.functional.wsol_protocol import to_numpy
 from fcam_mm.registry import HOOKS
+from fcam_mm.visualization.localization_samples import (output_name,
+                                                      sample_name)
 
 #: data-sample fields the panels use besides the maps
 _GT_FIELDS = ('gt_bboxes', 'gt_mask', 'gt_label', 'pred_score')
@@ -133,8 +135,7 @@ class WSOLVisualizationHook(Hook):
         image = mmcv.imread(sample.get('img_path'), channel_order='rgb')
         out_file = None
         if self._write_dir is not None:
-            stem = osp.splitext(name)[0].replace('/', '__')
-            out_file = osp.join(self._write_dir, f'{stem}.png')
+            out_file = osp.join(self._write_dir, output_name(name))
         visualizer.add_datasample(
             name, image, sample, map_keys=self.map_keys,
             thresholds=thresholds, style=self.style, out_file=out_file,
@@ -148,7 +149,7 @@ class WSOLVisualizationHook(Hook):
             self._seen += 1
             if (self._seen - 1) % self.interval:
                 continue
-            name = sample.get('img_id', osp.basename(sample.img_path))
+            name = sample_name(sample)
             if not self.deferred:
                 self._draw(name, sample, self.threshold, self._seen)
                 continue
