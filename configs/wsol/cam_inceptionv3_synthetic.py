@@ -4,18 +4,12 @@
 _base_ = [
     '../_base_/models/inceptionv3_cam.py',
     '../_base_/datasets/synthetic.py',
-    '../_base_/schedules/synthetic_sgd.py',
+    '../_base_/schedules/synthetic_sgd_pretrained.py',
     '../_base_/default_runtime.py',
 ]
 model = dict(
     data_preprocessor={{_base_.data_preprocessor}},
     head=dict(num_classes=10))
-# Pretrained weights want the wsolevaluation recipe's lr (Choe et al.:
-# 0.0017, 10x on the head and on the SPG_A3 convs), not the from-scratch
-# TinyResNet's 0.05; the synthetic schedule's warm-up and cosine stay.
+# 10x lr on the SPG_A3 convs as well (the schedule has the head's).
 optim_wrapper = dict(
-    optimizer=dict(lr=0.0017),
-    paramwise_cfg=dict(custom_keys={
-        'head': dict(lr_mult=10.0),
-        'backbone.SPG_A3': dict(lr_mult=10.0)
-    }))
+    paramwise_cfg=dict(custom_keys={'backbone.SPG_A3': dict(lr_mult=10.0)}))
