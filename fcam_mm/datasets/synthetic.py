@@ -100,6 +100,11 @@ Knobs (arguments of :func:`generate_synthetic_dataset`)
     pattern ``k // m`` with a body from colour family ``k % m`` (hue
     sectors, see :func:`body_family_hue_range`), so the body carries part
     of the class evidence; at most ``MAX_CLASSES * m`` classes.
+``part_blend`` (0.0)
+    0: a sharp part edge (the default). b > 0 (at most 3): the part's ring
+    colour fades linearly into the body over b part radii (major
+    semi-axis), so the part/body edge is soft while the body/background
+    edge stays sharp; only object pixels near the part change.
 ``jpeg_quality`` (95)
     quality of the written JPEG images.
 ``save_part_masks`` (False)
@@ -185,6 +190,7 @@ class SyntheticKnobs:
     min_body_contrast: float = 50.0
     hue_jitter_deg: float = 8.0
     body_families: int = 1
+    part_blend: float = 0.0
 
     def __post_init__(self):
         for f in fields(self):  # lists (from JSON/CLI) become tuples
@@ -201,6 +207,7 @@ class SyntheticKnobs:
         self._check_scalar('border_prob', 0.0, 1.0)
         self._check_scalar('min_body_contrast', 0.0, 200.0)
         self._check_scalar('hue_jitter_deg', 0.0, 25.0)
+        self._check_scalar('part_blend', 0.0, 3.0)
         if (not isinstance(self.body_families, (int, np.integer))
                 or isinstance(self.body_families, bool)
                 or not 1 <= self.body_families <= MAX_BODY_FAMILIES):
@@ -516,6 +523,7 @@ class _ObjectLayout:
     part: np.ndarray
     core: np.ndarray
     scale: float  # linear size in pixels (sqrt of the full object area)
+    part_radius: float  # the part ellipse's major semi-axis in pixels
 
 
 def _layout_object(rng, width, height, knobs: SyntheticKnobs) -> _ObjectLayout:
@@ -576,7 +584,8 @@ def _layout_object(rng, width, height, knobs: SyntheticKnobs) -> _ObjectLayout:
                        and part_img[:, 1].max() <= height - 1.5)
         visible_fraction = visible / full
         layout = _ObjectLayout([p * scale + centre for p in body], part_img,
-                               core * scale + centre, math.sqrt(full))
+                               core * scale + centre, math.sqrt(full),
+                               part_radius * scale)
         if part_inside and visible_fraction >= knobs.min_visible_fraction:
             return layout
         score = visible_fraction + (1.0 if part_inside else 0.0)
@@ -602,6 +611,15 @@ def _dilate(mask, radius):
     size = 2 * int(radius) + 1
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     return cv2.dilate(mask.astype(np.uint8), kernel)
+
+
+def _fade_from(region, width) -> np.ndarray:
+    """1 on ``region``, falling linearly to 0 at ``width`` pixels from it
+    (Euclidean distance), float32."""
+    distance = cv2.distanceTransform((~region).astype(np.uint8), cv2.DIST_L2,
+                                     5)
+    return np.clip(1.0 - distance / max(width, 1e-6), 0.0, 1.0
+                   ).astype(np.float32)
 
 
 def _composite(image, colour_layer, alpha):
@@ -760,6 +778,11 @@ def render_sample(seed: int, split: str, index: int, label: int,
     part_weight = np.divide(part_alpha, object_alpha,
                             out=np.zeros_like(part_alpha),
                             where=object_alpha > 0)
+    if knobs.part_blend > 0:
+        # the ring colour fades linearly into the body over part_blend part
+        # radii, as plumage colours shade into each other
+        part_weight = np.maximum(part_weight, _fade_from(
+            part_alpha >= 0.5, knobs.part_blend * layout.part_radius))
     object_layer = _composite(body, part_layer, part_weight)
     image = _composite(image, object_layer, object_alpha)
 
@@ -776,7 +799,7 @@ def render_sample(seed: int, split: str, index: int, label: int,
     # measured on the final pixels (before JPEG)
     measured_means = _local_background_means(image.astype(np.float32),
                                              object_mask, ring_width)
-    body_only = object_mask & ~(part_alpha > 0) & (body_alpha >= 0.999)
+    body_only = object_mask & (part_weight <= 0) & (body_alpha >= 0.999)
     if not body_only.any():
         body_only = object_mask & ~part_mask
     body_mean = image[body_only].astype(np.float32).mean(axis=0)

@@ -195,6 +195,44 @@ def test_label_changes_only_the_part():
     assert changed[a['part_mask']].mean() > 0.9
 
 
+def test_part_blend_shades_the_part_into_the_body():
+    """part_blend > 0 changes nothing but object pixels within
+    part_blend part radii of the part (same geometry, same clutter), and
+    there the body's colour moves towards the part's ring."""
+    for index in range(4):
+        sharp = render_sample(3, 'val', index, 2)
+        knobs = SyntheticKnobs(part_blend=1.5)
+        soft = render_sample(3, 'val', index, 2, knobs)
+        for key in ('object_mask', 'part_mask', 'ignore_mask'):
+            assert (sharp[key] == soft[key]).all()
+        assert sharp['box'] == soft['box']
+        part = soft['part_mask']
+        ys, xs = np.nonzero(part)
+        # the part ellipse's major semi-axis, bounded by the mask's extent
+        radius = 0.5 * max(xs.max() - xs.min(), ys.max() - ys.min()) + 2
+        distance = cv2.distanceTransform((~part).astype(np.uint8),
+                                         cv2.DIST_L2, 5)
+        zone = distance < 1.5 * radius + 2
+        changed = (sharp['image'] != soft['image']).any(axis=2)
+        assert changed.any()
+        assert not (changed & ~(soft['object_mask'] | soft['ignore_mask'])
+                    ).any()
+        assert not (changed & ~zone).any()
+        # body pixels next to the part: closer to the ring colour than before
+        ring = np.median(sharp['image'][part].astype(float), axis=0)
+        near = soft['object_mask'] & ~part & (distance <= 0.5 * radius) & \
+            (distance >= 2)
+        if near.sum() >= 10:
+            before = np.linalg.norm(sharp['image'][near] - ring, axis=1)
+            after = np.linalg.norm(soft['image'][near] - ring, axis=1)
+            assert np.median(after) < np.median(before)
+    # with a blend, the label still changes only the part and its fade zone
+    a = render_sample(2, 'test', 7, 0, knobs)
+    b = render_sample(2, 'test', 7, 9, knobs)
+    changed = (a['image'] != b['image']).any(axis=2)
+    assert not (changed & ~(a['object_mask'] | a['ignore_mask'])).any()
+
+
 def hue_degrees(rgb):
     """Hue of an RGB colour (0-255 floats) in degrees."""
     hsv = cv2.cvtColor(np.uint8([[np.clip(rgb, 0, 255)]]), cv2.COLOR_RGB2HSV)
@@ -263,6 +301,7 @@ def test_class_definitions_are_distinct():
     (dict(object_area_range=(0.5, 0.2)), ValueError),
     (dict(image_size_range=(160, 256.5)), ValueError),
     (dict(decoy_prob=1.5), ValueError),
+    (dict(part_blend=-0.5), ValueError),
     (dict(jpeg_quality=0), ValueError),
     (dict(no_such_knob=1), TypeError),
 ])

@@ -124,3 +124,123 @@ def test_split_without_masks_is_refused(data_root):
     dataset = build_split(cfg, 'val')
     with pytest.raises(KeyError, match='mask_file'):
         measure_seed_quality(init_localizer(cfg), dataset, [0.1])
+
+
+# -- the CRF's preference: R(object) vs R(C⁺) -------------------------------
+def test_labelling_energy_is_the_weight_of_the_cut():
+    """R of a hard labelling = Σ W_ij over ordered pairs with different
+    labels, W the Gaussian kernel over (x, y, r, g, b), brute force."""
+    from fcam_mm.models.losses import DenseCRFLoss
+    from fcam_mm.models.utils.crf_preference import labelling_energy
+    rng = np.random.default_rng(0)
+    image = rng.uniform(0, 255, size=(3, 5, 6)).astype(np.float32)
+    mask = rng.uniform(size=(5, 6)) < 0.4
+    sigma_xy, sigma_rgb = 2.0, 40.0
+    ys, xs = np.mgrid[0:5, 0:6]
+    features = np.concatenate([
+        np.stack([xs, ys], -1).reshape(-1, 2) / sigma_xy,
+        image.reshape(3, -1).T / sigma_rgb], 1).astype(np.float64)
+    squared = ((features[:, None] - features[None]) ** 2).sum(-1)
+    kernel = np.exp(-0.5 * squared)
+    labels = mask.reshape(-1)
+    expected = kernel[labels[:, None] != labels[None]].sum()
+    loss = DenseCRFLoss(sigma_xy=sigma_xy, sigma_rgb=sigma_rgb,
+                        backend='exact', normalization='gaussian')
+    energy = labelling_energy(loss, torch.from_numpy(mask)[None],
+                              torch.from_numpy(image)[None])
+    assert energy.shape == (1,)
+    assert float(energy[0]) == pytest.approx(expected, rel=1e-5)
+    # everything one label: no pair is cut
+    assert float(labelling_energy(loss, torch.ones(1, 5, 6, dtype=bool),
+                                  torch.from_numpy(image)[None])[0]) == \
+        pytest.approx(0.0, abs=1e-4)
+
+
+def test_summarize_preference_by_hand():
+    from fcam_mm.models.utils.crf_preference import summarize_preference
+    summary = summarize_preference([1.0, 2.0, 5.0, 3.0], [4.0, 2.0, 0.0, 1.0])
+    assert summary['images'] == 4
+    assert summary['prefers_object'] == pytest.approx(1 / 4)  # only 1 < 4
+    # ratios 0.25, 1, inf, 3 -> median (1 + 3) / 2
+    assert summary['median_ratio'] == pytest.approx(2.0)
+    empty = summarize_preference([], [])
+    assert empty['images'] == 0 and np.isnan(empty['prefers_object'])
+    with pytest.raises(ValueError, match='one energy per image'):
+        summarize_preference([1.0], [1.0, 2.0])
+
+
+def test_crf_preference_matches_a_per_image_recount(model_and_split):
+    from mmengine.dataset import pseudo_collate
+
+    from fcam_mm.models.losses import DenseCRFLoss
+    from fcam_mm.models.utils.crf_preference import (labelling_energy,
+                                                     measure_crf_preference,
+                                                     raw_images)
+    model, dataset = model_and_split
+    losses = {'wide': DenseCRFLoss(sigma_xy=100.0),
+              'local': DenseCRFLoss(sigma_xy=5.0, sigma_rgb=30.0)}
+    model.train()
+    rows = measure_crf_preference(model, dataset, losses, erode_kernel=3,
+                                  batch_size=4)
+    assert model.training
+    model.eval()
+    assert [r['name'] for r in rows] == ['wide', 'local']
+    for row, loss in zip(rows, losses.values()):
+        wins, compared = 0, 0
+        for index in range(len(dataset)):  # one image at a time
+            data = model.data_preprocessor(
+                pseudo_collate([dataset[index]]), False)
+            inputs, sample = data['inputs'], data['data_samples'][0]
+            with torch.no_grad():
+                cams, _ = model.cam(model, inputs, sample.gt_label)
+            cams = F.interpolate(cams[:, None], size=inputs.shape[-2:],
+                                 mode='bilinear', align_corners=False)[:, 0]
+            region, _ = sampling_regions(cams, n_neg=0.1, erode_kernel=3)
+            if not region.any():
+                continue
+            mask = np.asarray(sample.gt_mask) == 1
+            small = F.interpolate(torch.from_numpy(mask).float()[None, None],
+                                  size=inputs.shape[-2:],
+                                  mode='nearest')[:, 0] > 0
+            images = raw_images(model.data_preprocessor, inputs)
+            assert images.min() >= -1e-3 and images.max() <= 255 + 1e-3
+            r_object = float(labelling_energy(loss, small, images)[0])
+            r_region = float(labelling_energy(loss, region, images)[0])
+            wins += r_object < r_region
+            compared += 1
+        assert row['images'] == compared
+        assert row['images_without_region'] == len(dataset) - compared
+        assert row['prefers_object'] == pytest.approx(wins / compared)
+
+
+def test_crf_preference_skips_constant_cams(model_and_split, monkeypatch):
+    from fcam_mm.models.losses import DenseCRFLoss
+    from fcam_mm.models.utils.crf_preference import measure_crf_preference
+    model, dataset = model_and_split
+
+    class ConstantCAM(torch.nn.Module):
+        def forward(self, model, inputs, labels):
+            return torch.ones(len(inputs), 4, 4), None
+
+    monkeypatch.setattr(model, 'cam', ConstantCAM())
+    [row] = measure_crf_preference(model, dataset, {'crf': DenseCRFLoss()})
+    assert row['images'] == 0 and row['images_without_region'] == len(dataset)
+    assert np.isnan(row['prefers_object'])
+
+
+def test_tool_prints_the_crf_table(data_root, tmp_path, capsys):
+    from fcam_mm.apis import init_localizer
+    cfg = Config.fromfile(CONFIG)
+    cfg.merge_from_dict({'model.head.num_classes': 3})
+    checkpoint = str(tmp_path / 'random.pth')
+    torch.save(dict(state_dict=init_localizer(cfg).state_dict()), checkpoint)
+    result = load_tool('analysis_tools/seed_quality.py').main([
+        CONFIG, checkpoint, '--n-neg', '0.2', '--crf', '--crf-sigma-xy', '5',
+        '100', '--out', str(tmp_path / 'q.json'), '--cfg-options',
+        'model.head.num_classes=3',
+        f'val_dataloader.dataset.data_root={data_root}'])
+    out = capsys.readouterr().out
+    assert '| σ_xy 5, σ_rgb 15, scale 1 |' in out
+    assert '| σ_xy 100, σ_rgb 15, scale 1 |' in out
+    assert len(result['crf']) == 2 and len(result['seeds']) == 1
+    assert (tmp_path / 'q.json').exists()

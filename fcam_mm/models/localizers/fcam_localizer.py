@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from fcam_mm.registry import MODELS
 from fcam_mm.structures import WSOLDataSample
 from ..utils import IGNORE_INDEX, sample_pseudo_labels
+from ..utils.crf_preference import raw_images
 from ..utils.sampling_regions import check_seed_cfg
 from .wsol_localizer import WSOLLocalizer
 
@@ -106,10 +107,7 @@ class FCAMLocalizer(WSOLLocalizer):
     def raw_images(self, inputs: torch.Tensor) -> torch.Tensor:
         """Undo the data preprocessor's normalisation: RGB in 0–255, what
         the CRF's colour kernel (σ_rgb = 15) is defined on."""
-        preprocessor = self.data_preprocessor
-        if getattr(preprocessor, '_enable_normalize', False):
-            return inputs * preprocessor.std + preprocessor.mean
-        return inputs
+        return raw_images(self.data_preprocessor, inputs)
 
     def loss(self, inputs: torch.Tensor,
              data_samples: List[WSOLDataSample]) -> Dict[str, torch.Tensor]:
