@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from fcam_mm.evaluation import BoxLocalizationMetric
+from fcam_mm.evaluation.functional import boxes_at_all_levels
 
 from . import reference_protocol as ref
 
@@ -174,6 +175,19 @@ def test_bad_options_raise():
         BoxLocalizationMetric(iou_thresholds=(30, 150))
     with pytest.raises(ValueError):
         BoxLocalizationMetric(box_algorithm='magic')
+
+
+def test_eval_size_beyond_exact_level_set_counts_is_refused():
+    """The level-set areas are float32 counts of 2 per 2×2 cell of the
+    padded map: exact while 2·(H+1)·(W+1) <= 2**24, i.e. up to 2895²."""
+    from fcam_mm.evaluation.functional.level_set_boxes import \
+        check_level_set_size
+    assert 2 * 2896 * 2896 <= 2**24 < 2 * 2897 * 2897
+    check_level_set_size((2895, 2895))  # the largest square that fits
+    with pytest.raises(ValueError, match=r'eval_size 2896x2896'):
+        BoxLocalizationMetric(eval_size=2896)
+    with pytest.raises(ValueError, match='map size 2896x2896'):
+        boxes_at_all_levels(np.zeros((2896, 2896), np.uint8))
 
 
 def test_sample_count_mismatch_is_an_error():

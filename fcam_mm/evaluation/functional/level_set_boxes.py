@@ -66,7 +66,7 @@ from typing import List
 import cv2
 import numpy as np
 
-from .wsol_protocol import contour_boxes
+from .wsol_protocol import MAX_HISTOGRAM_PIXELS, contour_boxes
 
 #: Threshold levels of a uint8 map: foreground ``q > t`` for t = 0 .. 254.
 NUM_LEVELS = 255
@@ -593,6 +593,21 @@ def _protocol_boxes(comp: dict, height: int, width: int, grow: int = 0):
     ], axis=1)
 
 
+def check_level_set_size(size_hw, option: str = 'map size') -> None:
+    """Raise unless the level-set areas of an (H, W) map are counted
+    exactly: they are float32 ``cv2.calcHist`` counts of two entries per
+    2×2 cell of the padded map, exact up to 2^24, so ``2 (H+1)(W+1)`` must
+    not exceed :data:`MAX_HISTOGRAM_PIXELS` (about 2896² pixels)."""
+    height, width = (int(v) for v in size_hw)
+    if 2 * (height + 1) * (width + 1) > MAX_HISTOGRAM_PIXELS:
+        raise ValueError(
+            f'{option} {height}x{width} is too large for exact box metrics: '
+            f'the level-set areas count 2·(H+1)·(W+1) = '
+            f'{2 * (height + 1) * (width + 1)} cells, more than '
+            f'{MAX_HISTOGRAM_PIXELS} (2**24, where the float32 counts of '
+            f'cv2.calcHist stop being exact): use a smaller {option}')
+
+
 def boxes_at_all_levels(quantized: np.ndarray):
     """MaxBoxAcc and MaxBoxAccV2 boxes of ``q > t`` for t = 0 .. 254.
 
@@ -617,6 +632,7 @@ def boxes_at_all_levels(quantized: np.ndarray):
     if max(height, width) >= 32768:
         raise ValueError(f'map too large for the level-set algorithm: '
                          f'{height}x{width}')
+    check_level_set_size((height, width))
     largest = np.zeros((NUM_LEVELS, 4), np.int64)
     if int(q.max()) == 0:  # no foreground at any level: the [0, 0, 0, 0] box
         return (largest, np.zeros((NUM_LEVELS, 4), np.int64),

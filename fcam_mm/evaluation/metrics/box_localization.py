@@ -5,7 +5,8 @@ import cv2
 import numpy as np
 
 from fcam_mm.registry import METRICS
-from ..functional.level_set_boxes import NUM_LEVELS, boxes_at_all_levels
+from ..functional.level_set_boxes import (NUM_LEVELS, boxes_at_all_levels,
+                                          check_level_set_size)
 from ..functional.wsol_protocol import (CAM_CURVE_INTERVAL, EVAL_SIZE,
                                         IOU_THRESHOLDS, as_hw, as_label,
                                         cam_threshold_list, contour_boxes,
@@ -88,7 +89,9 @@ class BoxLocalizationMetric(WSOLBaseMetric):
 
     Args:
         map_key (str): data-sample key of the score map. Defaults to 'cam'.
-        eval_size (int | tuple): evaluation frame, ``224`` or ``(h, w)``.
+        eval_size (int | tuple): evaluation frame, ``224`` or ``(h, w)``;
+            ``2·(h+1)·(w+1)`` at most 2**24 (about 2895², exact float32
+            level-set counts).
         cam_curve_interval (float): threshold step. Defaults to 0.001.
         normalize (bool): per-image min-max normalisation (the protocol,
             default). ``False`` evaluates maps already in ``[0, 1]`` as they
@@ -129,6 +132,7 @@ class BoxLocalizationMetric(WSOLBaseMetric):
         self.map_key = map_key
         self.normalize = normalize
         self.eval_hw = parse_eval_size(eval_size)
+        check_level_set_size(self.eval_hw, 'eval_size')
         self.thresholds = cam_threshold_list(cam_curve_interval)
         self._map_buffer = np.empty(self.eval_hw)  # reused every sample
         ious = [int(iou_threshold)] + [int(t) for t in iou_thresholds]
