@@ -44,6 +44,26 @@ def test_counts_and_summary_by_hand():
         region_purity_counts(positive, negative, objects[:, :3])
 
 
+def input_frame(model, dataset, indices):
+    """Inputs, GT-class CAMs resized bilinearly to the input and GT masks
+    resized with nearest, for the images ``indices`` (eval mode)."""
+    from mmengine.dataset import pseudo_collate
+    data = model.data_preprocessor(
+        pseudo_collate([dataset[i] for i in indices]), False)
+    inputs, samples = data['inputs'], data['data_samples']
+    with torch.no_grad():
+        cams, _ = model.cam(model, inputs,
+                            torch.cat([s.gt_label for s in samples]))
+    size = inputs.shape[-2:]
+    cams = F.interpolate(cams[:, None], size=size, mode='bilinear',
+                         align_corners=False)[:, 0]
+    objects = torch.stack([
+        F.interpolate(torch.from_numpy(np.asarray(s.gt_mask) == 1)
+                      .float()[None, None], size=size,
+                      mode='nearest')[0, 0] > 0 for s in samples])
+    return inputs, cams, objects
+
+
 @pytest.fixture(scope='module')
 def model_and_split(data_root):
     from fcam_mm.apis import init_localizer
@@ -66,24 +86,12 @@ def test_measure_matches_a_per_image_recount(model_and_split):
         pos = pos_in = neg = neg_in = obj = pixels = 0
         for start in range(0, len(dataset), 4):
             # same batches and generator seeds as measure_seed_quality
-            items = [dataset[i] for i in
-                     range(start, min(start + 4, len(dataset)))]
-            from mmengine.dataset import pseudo_collate
-            data = model.data_preprocessor(pseudo_collate(items), False)
-            inputs = data['inputs']
-            labels = torch.cat([s.gt_label for s in data['data_samples']])
-            with torch.no_grad():
-                cams, _ = model.cam(model, inputs, labels)
-            cams = F.interpolate(cams[:, None], size=inputs.shape[-2:],
-                                 mode='bilinear', align_corners=False)[:, 0]
+            _, cams, objects = input_frame(
+                model, dataset, range(start, min(start + 4, len(dataset))))
             p, n = sampling_regions(
                 cams, n_neg=n_neg,
                 generator=torch.Generator().manual_seed(start))
-            for i, sample in enumerate(data['data_samples']):
-                mask = np.asarray(sample.gt_mask) == 1
-                small = F.interpolate(
-                    torch.from_numpy(mask).float()[None, None],
-                    size=inputs.shape[-2:], mode='nearest')[0, 0] > 0
+            for i, small in enumerate(objects):
                 pos += int(p[i].sum())
                 pos_in += int((p[i] & small).sum())
                 neg += int(n[i].sum())
@@ -99,12 +107,18 @@ def test_measure_matches_a_per_image_recount(model_and_split):
         assert neg == len(dataset) * int(n_neg * pixels / len(dataset))
 
 
-def test_tool_prints_the_table(data_root, tmp_path, capsys):
+def random_checkpoint(tmp_path):
+    """A stage-1 checkpoint of random weights for the 3-class test data."""
     from fcam_mm.apis import init_localizer
     cfg = Config.fromfile(CONFIG)
     cfg.merge_from_dict({'model.head.num_classes': 3})
     checkpoint = str(tmp_path / 'random.pth')
     torch.save(dict(state_dict=init_localizer(cfg).state_dict()), checkpoint)
+    return checkpoint
+
+
+def test_tool_prints_the_table(data_root, tmp_path, capsys):
+    checkpoint = random_checkpoint(tmp_path)
     rows = load_tool('analysis_tools/seed_quality.py').main([
         CONFIG, checkpoint, '--n-neg', '0.2', '--out',
         str(tmp_path / 'q.json'), '--cfg-options', 'model.head.num_classes=3',
@@ -170,8 +184,6 @@ def test_summarize_preference_by_hand():
 
 
 def test_crf_preference_matches_a_per_image_recount(model_and_split):
-    from mmengine.dataset import pseudo_collate
-
     from fcam_mm.models.losses import DenseCRFLoss
     from fcam_mm.models.utils.crf_preference import (labelling_energy,
                                                      measure_crf_preference,
@@ -188,20 +200,10 @@ def test_crf_preference_matches_a_per_image_recount(model_and_split):
     for row, loss in zip(rows, losses.values()):
         wins, compared = 0, 0
         for index in range(len(dataset)):  # one image at a time
-            data = model.data_preprocessor(
-                pseudo_collate([dataset[index]]), False)
-            inputs, sample = data['inputs'], data['data_samples'][0]
-            with torch.no_grad():
-                cams, _ = model.cam(model, inputs, sample.gt_label)
-            cams = F.interpolate(cams[:, None], size=inputs.shape[-2:],
-                                 mode='bilinear', align_corners=False)[:, 0]
+            inputs, cams, small = input_frame(model, dataset, [index])
             region, _ = sampling_regions(cams, n_neg=0.1, erode_kernel=3)
             if not region.any():
                 continue
-            mask = np.asarray(sample.gt_mask) == 1
-            small = F.interpolate(torch.from_numpy(mask).float()[None, None],
-                                  size=inputs.shape[-2:],
-                                  mode='nearest')[:, 0] > 0
             images = raw_images(model.data_preprocessor, inputs)
             assert images.min() >= -1e-3 and images.max() <= 255 + 1e-3
             r_object = float(labelling_energy(loss, small, images)[0])
@@ -229,11 +231,7 @@ def test_crf_preference_skips_constant_cams(model_and_split, monkeypatch):
 
 
 def test_tool_prints_the_crf_table(data_root, tmp_path, capsys):
-    from fcam_mm.apis import init_localizer
-    cfg = Config.fromfile(CONFIG)
-    cfg.merge_from_dict({'model.head.num_classes': 3})
-    checkpoint = str(tmp_path / 'random.pth')
-    torch.save(dict(state_dict=init_localizer(cfg).state_dict()), checkpoint)
+    checkpoint = random_checkpoint(tmp_path)
     result = load_tool('analysis_tools/seed_quality.py').main([
         CONFIG, checkpoint, '--n-neg', '0.2', '--crf', '--crf-sigma-xy', '5',
         '100', '--out', str(tmp_path / 'q.json'), '--cfg-options',

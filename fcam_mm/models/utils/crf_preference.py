@@ -18,10 +18,9 @@ from typing import Dict, List, Mapping
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from mmengine.dataset import pseudo_collate
 
 from .sampling_regions import sampling_regions
+from .seed_quality import cam_batches
 
 
 def raw_images(data_preprocessor, inputs: torch.Tensor) -> torch.Tensor:
@@ -92,29 +91,12 @@ def measure_crf_preference(model, dataset, crf_losses: Mapping[str, object],
     was_training = model.training
     model.eval()
     try:
-        device = next(model.parameters()).device
         energies = {name: ([], []) for name in crf_losses}
         without_region = 0
-        for start in range(0, len(dataset), batch_size):
-            items = [dataset[i] for i in
-                     range(start, min(start + batch_size, len(dataset)))]
-            data = model.data_preprocessor(pseudo_collate(items), False)
-            inputs, samples = data['inputs'], data['data_samples']
-            if any('gt_mask' not in s for s in samples):
-                raise KeyError('measure_crf_preference needs GT masks: use a '
-                               'split whose dataset has mask_file set')
-            labels = torch.cat([s.gt_label for s in samples]).to(device)
-            size = inputs.shape[-2:]
-            cams, _ = model.cam(model, inputs, labels)
-            cams = F.interpolate(cams[:, None].float(), size=size,
-                                 mode='bilinear', align_corners=False)[:, 0]
+        for _, inputs, cams, objects in cam_batches(
+                model, dataset, batch_size, 'measure_crf_preference'):
             region, _ = sampling_regions(cams, n_neg=0.1,
                                          erode_kernel=erode_kernel)
-            objects = torch.stack([
-                F.interpolate(torch.as_tensor(np.asarray(s.gt_mask) == 1)
-                              .float()[None, None], size=size,
-                              mode='nearest')[0, 0] > 0 for s in samples
-            ]).to(device)
             keep = region.flatten(1).any(dim=1)
             without_region += int((~keep).sum())
             if not keep.any():

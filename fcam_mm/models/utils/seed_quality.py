@@ -94,17 +94,23 @@ def measure_seed_quality(model, dataset, n_neg_values: Sequence[float],
         model.train(was_training)
 
 
-def _measure(model, dataset, n_neg_values, erode_kernel, batch_size):
+def cam_batches(model, dataset, batch_size: int, caller: str):
+    """Yield ``(start, inputs, cams, objects)`` over ``dataset`` in batches
+    of ``batch_size``, in the frame of the network input: ``inputs`` as the
+    data preprocessor gives them, ``cams`` (B, H, W) the CAM of the
+    ground-truth class resized bilinearly (as ``FCAMLocalizer`` does before
+    sampling seeds), ``objects`` (B, H, W) bool the GT masks resized with
+    nearest (the ignore band counts as background). ``caller`` names the
+    function in the error raised for a split without masks."""
     device = next(model.parameters()).device
-    totals = {n: None for n in n_neg_values}
     for start in range(0, len(dataset), batch_size):
         items = [dataset[i] for i in
                  range(start, min(start + batch_size, len(dataset)))]
         data = model.data_preprocessor(pseudo_collate(items), False)
         inputs, samples = data['inputs'], data['data_samples']
         if any('gt_mask' not in s for s in samples):
-            raise KeyError('measure_seed_quality needs GT masks: use a split '
-                           'whose dataset has mask_file set')
+            raise KeyError(f'{caller} needs GT masks: use a split whose '
+                           'dataset has mask_file set')
         labels = torch.cat([s.gt_label for s in samples]).to(device)
         size = inputs.shape[-2:]
         cams, _ = model.cam(model, inputs, labels)
@@ -115,6 +121,14 @@ def _measure(model, dataset, n_neg_values, erode_kernel, batch_size):
                           .float()[None, None], size=size,
                           mode='nearest')[0, 0] > 0 for s in samples
         ]).to(device)
+        yield start, inputs, cams, objects
+
+
+def _measure(model, dataset, n_neg_values, erode_kernel, batch_size):
+    device = next(model.parameters()).device
+    totals = {n: None for n in n_neg_values}
+    for start, _, cams, objects in cam_batches(model, dataset, batch_size,
+                                               'measure_seed_quality'):
         for n_neg in n_neg_values:
             generator = torch.Generator(device=device).manual_seed(start)
             positive, negative = sampling_regions(
@@ -130,4 +144,5 @@ def _measure(model, dataset, n_neg_values, erode_kernel, batch_size):
             for n in n_neg_values]
 
 
-__all__ = ['region_purity_counts', 'summarize_purity', 'measure_seed_quality']
+__all__ = ['region_purity_counts', 'summarize_purity', 'measure_seed_quality',
+           'cam_batches']
