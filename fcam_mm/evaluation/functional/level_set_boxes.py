@@ -597,7 +597,7 @@ def check_level_set_size(size_hw, option: str = 'map size') -> None:
     """Raise unless the level-set areas of an (H, W) map are counted
     exactly: they are float32 ``cv2.calcHist`` counts of two entries per
     2×2 cell of the padded map, exact up to 2^24, so ``2 (H+1)(W+1)`` must
-    not exceed :data:`MAX_HISTOGRAM_PIXELS` (about 2896² pixels)."""
+    not exceed :data:`MAX_HISTOGRAM_PIXELS` (2895² for a square map)."""
     height, width = (int(v) for v in size_hw)
     if 2 * (height + 1) * (width + 1) > MAX_HISTOGRAM_PIXELS:
         raise ValueError(
