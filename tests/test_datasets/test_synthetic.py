@@ -1,11 +1,17 @@
 """The embedded synthetic WSOL dataset: determinism, a consistent
 wsolevaluation layout, and the properties that make it a fair WSOL test
-(object sizes, a small discriminative part, class-neutral bodies)."""
+(object sizes, a small discriminative part, class-neutral bodies); the
+preset registry, and the parts_hard output pinned to the bytes of the
+single-module generator it was split from."""
 import hashlib
+import importlib.util
 import os
 import os.path as osp
+import shlex
 import subprocess
 import sys
+from dataclasses import dataclass
+from typing import Tuple
 
 import cv2
 import numpy as np
@@ -14,10 +20,14 @@ import pytest
 from fcam_mm.datasets.metadata import (read_boxes, read_class_labels,
                                        read_image_ids, read_image_sizes,
                                        read_masks)
-from fcam_mm.datasets.synthetic import (MAX_CLASSES, SPLITS, SyntheticKnobs,
+from fcam_mm.datasets.synthetic import (MAX_CLASSES, SPLITS, KnobsBase,
+                                        Preset, SyntheticKnobs,
                                         body_family_hue_range, class_names,
                                         generate_synthetic_dataset,
-                                        make_preview, render_sample)
+                                        image_rng, make_preview,
+                                        preset_names, register_preset,
+                                        render_preset_sample, render_sample)
+from fcam_mm.datasets.synthetic import presets as presets_module
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CLI = osp.join(REPO, 'tools', 'dataset_converters', 'make_synthetic.py')
@@ -350,14 +360,277 @@ def test_preview_and_cli(tmp_path, small_dataset):
         ['val/00/val_00000.jpg', 'val/01/val_00001.jpg']
 
 
-def test_repeated_option_flags_all_count():
-    """``--option a=1 --option b=2`` sets both knobs (argparse's default
-    ``store`` would keep only the last flag)."""
-    import importlib.util
+def load_cli():
     spec = importlib.util.spec_from_file_location('make_synthetic_cli', CLI)
     cli = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(cli)
+    return cli
+
+
+def test_repeated_option_flags_all_count():
+    """``--option a=1 --option b=2`` sets both knobs (argparse's default
+    ``store`` would keep only the last flag)."""
+    cli = load_cli()
     args = cli.parse_args(['out', '--option', 'decoy_prob=0',
                            '--option', 'border_prob=0.5', 'hue_jitter_deg=2'])
     assert dict(args.option) == {'decoy_prob': 0, 'border_prob': 0.5,
                                  'hue_jitter_deg': 2}
+
+
+# --------------------------------------------------------------------------
+# parts_hard pinned to the single-module generator (version 1.0)
+# --------------------------------------------------------------------------
+def sample_digest(sample):
+    """sha256 of the raw RGB bytes and the three masks of a rendered
+    sample, in that order."""
+    digest = hashlib.sha256()
+    for key in ('image', 'object_mask', 'part_mask', 'ignore_mask'):
+        digest.update(np.ascontiguousarray(sample[key]).tobytes())
+    return digest.hexdigest()
+
+
+# (seed, split, index, label, knobs) -> (image shape, box, sample_digest),
+# computed with fcam_mm/datasets/synthetic.py as of commit 38e4203, before
+# it became a package. Another numpy/OpenCV build may legitimately change
+# them (docs/synthetic_dataset.md, "Determinism"); the same build must not.
+PINNED_PARTS_HARD = [
+    ((0, 'train', 0, 0, {}), (214, 161, 3), (12, 47, 153, 211),
+     '7c93acea1c40348b767277137db24c32c02b2b7286215d85e46b608c864b017e'),
+    ((7, 'val', 13, 4, {}), (232, 185, 3), (27, 141, 146, 231),
+     '63bf68e7fb6fef52db31d5155d888f0e4a75ee58f7a2b458ba9cf083ebd4bfb5'),
+    ((2024, 'test', 101, 29, {}), (166, 212, 3), (108, 11, 184, 56),
+     'a00ba1701a71959b4c0b9e169a533f100e52e7772e47783e7d734d4fe9896902'),
+    ((3, 'val', 5, 7, dict(body_families=2)), (177, 192, 3),
+     (93, 37, 191, 114),
+     '49c07c062da0e3414102f40ddb6661eb28341c4adcaced45764fc0be540f1251'),
+    ((3, 'val', 5, 2, dict(part_blend=1.5)), (177, 192, 3),
+     (93, 37, 191, 114),
+     'bfe871e844f0abe413013b7d4ab6d0b965f4a183c25bf99ea96e04dde0f5ea4d'),
+]
+
+
+@pytest.mark.parametrize('case, shape, box, digest', PINNED_PARTS_HARD)
+def test_parts_hard_pixels_are_pinned(case, shape, box, digest):
+    """render_sample (package level) and render_preset_sample('parts_hard')
+    give exactly the pixels and masks of the pre-package generator."""
+    seed, split, index, label, knobs = case
+    for sample in (render_sample(seed, split, index, label,
+                                 SyntheticKnobs(**knobs)),
+                   render_preset_sample('parts_hard', seed, split, index,
+                                        label, knobs)):
+        assert sample['image'].shape == shape
+        assert sample['image'].dtype == np.uint8
+        assert sample['box'] == box and sample['label'] == label
+        assert sample_digest(sample) == digest
+
+
+def test_parts_hard_files_are_pinned(tmp_path):
+    """The written tree (JPEGs, PNG masks and part masks, metadata) of a
+    small parts_hard dataset is byte for byte the pre-package one;
+    README.txt records the preset, the unchanged version and a command
+    line with ``--preset``."""
+    root = str(tmp_path)
+    generate_synthetic_dataset(root, seed=3, num_classes=2,
+                               per_class=dict(train=1, val=1, test=1),
+                               preset='parts_hard', save_part_masks=True)
+    hashes = tree_hashes(root)
+    readme = read_lines(osp.join(root, 'README.txt'))
+    del hashes['README.txt']
+    listing = ''.join(f'{path} {digest}\n'
+                      for path, digest in sorted(hashes.items()))
+    assert len(hashes) == 40  # 6 images x 4 files + 5 x 3 metadata + 1
+    assert hashlib.sha256(listing.encode()).hexdigest() == \
+        '065dd7d2478fe905b1cbb5adee2842cbf4630da3efcb9b48c1fba05c6609fe1a'
+    assert readme[:3] == ['fcam_mm synthetic WSOL dataset',
+                          'generator: fcam_mm.datasets.synthetic version 1.0',
+                          'preset: parts_hard']
+    command = readme[readme.index('command (OUT = this folder):') + 1]
+    assert command == (
+        '  python tools/dataset_converters/make_synthetic.py OUT '
+        '--preset parts_hard --seed 3 --num-classes 2 --train-per-class 1 '
+        '--val-per-class 1 --test-per-class 1 --option save_part_masks=True')
+
+
+def test_cli_preset_parts_hard_and_its_readme_command_reproduce(tmp_path):
+    """``--preset parts_hard`` on the command line gives the bytes of the
+    Python call; the command README.txt records, run again, gives the same
+    tree (README.txt included)."""
+    first, second, in_process = (str(tmp_path / n) for n in 'abc')
+    result = subprocess.run(
+        [sys.executable, CLI, first, '--preset', 'parts_hard', '--seed',
+         '4', '--num-classes', '3', '--train-per-class', '1',
+         '--val-per-class', '1', '--test-per-class', '1', '--option',
+         'part_blend=1.0', 'jpeg_quality=90'],
+        cwd=REPO, capture_output=True, text=True,
+        env=dict(os.environ, PYTHONPATH=''))
+    assert result.returncode == 0, result.stderr
+    assert 'preset parts_hard version 1.0' in result.stdout
+    readme = read_lines(osp.join(first, 'README.txt'))
+    assert 'preset: parts_hard' in readme
+    command = readme[readme.index('command (OUT = this folder):') + 1]
+    argv = shlex.split(command)
+    assert argv[:2] == ['python', 'tools/dataset_converters/make_synthetic.py']
+    assert argv[3:5] == ['--preset', 'parts_hard']
+    argv = [sys.executable, CLI] + [second if a == 'OUT' else a
+                                    for a in argv[2:]]
+    rerun = subprocess.run(argv, cwd=REPO, capture_output=True, text=True,
+                           env=dict(os.environ, PYTHONPATH=''))
+    assert rerun.returncode == 0, rerun.stderr
+    assert tree_hashes(second) == tree_hashes(first)
+
+    generate_synthetic_dataset(in_process, seed=4, num_classes=3,
+                               per_class=dict(train=1, val=1, test=1),
+                               preset='parts_hard', part_blend=1.0,
+                               jpeg_quality=90)
+    assert tree_hashes(in_process) == tree_hashes(first)
+
+
+# --------------------------------------------------------------------------
+# the preset registry, with a second preset written here
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DiscKnobs(KnobsBase):
+    """A toy preset's knobs: square images of ``size`` pixels, one centred
+    disc whose radius is drawn in ``radius_range``."""
+    size: int = 48
+    radius_range: Tuple[int, int] = (6, 12)
+
+    def __post_init__(self):
+        self._tuples_from_lists()
+        self._check_int('size', 16, 512)
+        self._check_range('radius_range', int, 2, 20)
+
+
+DISC_COLOURS = (('red', (255, 0, 0)), ('green', (0, 255, 0)),
+                ('blue', (0, 0, 255)))
+
+
+def render_disc(seed, split, index, label, knobs):
+    """A flat grey image with a centred disc of the class colour."""
+    radius = int(image_rng(seed, split, index).integers(
+        knobs.radius_range[0], knobs.radius_range[1] + 1))
+    centre = knobs.size // 2
+    ys, xs = np.mgrid[:knobs.size, :knobs.size]
+    disc = (xs - centre)**2 + (ys - centre)**2 <= radius**2
+    image = np.full((knobs.size, knobs.size, 3), 128, np.uint8)
+    image[disc] = DISC_COLOURS[label][1]
+    return dict(image=image, object_mask=disc, part_mask=disc,
+                ignore_mask=np.zeros_like(disc),
+                box=(centre - radius, centre - radius, centre + radius,
+                     centre + radius),
+                label=label,
+                stats=dict(radius=radius, large=radius >= 10,
+                           shape='disc'))
+
+
+def disc_class_names(num_classes, knobs):
+    if not 1 <= num_classes <= len(DISC_COLOURS):
+        raise ValueError(f'num_classes must be in [1, 3], got {num_classes}')
+    return [name for name, _ in DISC_COLOURS[:num_classes]]
+
+
+@pytest.fixture
+def disc_preset(monkeypatch):
+    """The toy preset, registered in a copy of the registry that the test
+    run restores afterwards."""
+    monkeypatch.setattr(presets_module, 'PRESETS',
+                        dict(presets_module.PRESETS))
+    return register_preset(Preset(
+        name='toy_discs', version='0.1', knobs=DiscKnobs,
+        render_sample=render_disc, class_names=disc_class_names,
+        max_classes=lambda knobs: len(DISC_COLOURS),
+        description='one centred disc, the class is its colour'))
+
+
+def test_unknown_preset_names_the_registered_ones(tmp_path, disc_preset):
+    for call in (lambda: generate_synthetic_dataset(str(tmp_path),
+                                                    preset='cub_like'),
+                 lambda: render_preset_sample('cub_like', 0, 'val', 0, 0)):
+        with pytest.raises(ValueError) as info:
+            call()
+        message = str(info.value)
+        assert "unknown preset 'cub_like'" in message
+        assert "'parts_hard'" in message and "'toy_discs'" in message
+    assert not os.listdir(tmp_path)
+    with pytest.raises(ValueError, match='already registered'):
+        register_preset(disc_preset)
+
+
+def test_a_knob_of_another_preset_is_refused(tmp_path, disc_preset):
+    with pytest.raises(TypeError) as info:
+        generate_synthetic_dataset(str(tmp_path), preset='toy_discs',
+                                   body_families=2)
+    message = str(info.value)
+    assert "unknown knob(s) ['body_families'] for preset 'toy_discs'" in \
+        message
+    assert "its knobs are ['size', 'radius_range']" in message
+    with pytest.raises(TypeError) as info:
+        generate_synthetic_dataset(str(tmp_path), radius_range=(3, 5))
+    message = str(info.value)
+    assert "unknown knob(s) ['radius_range'] for preset 'parts_hard'" in \
+        message
+    assert "'part_blend'" in message and "'body_families'" in message
+    assert not os.listdir(tmp_path)
+    # a knobs object of one preset is not silently used by another
+    with pytest.raises(TypeError, match='DiscKnobs'):
+        render_preset_sample('toy_discs', 0, 'val', 0, 0, SyntheticKnobs())
+    with pytest.raises(TypeError, match="'parts_hard'"):
+        render_preset_sample('parts_hard', 0, 'val', 0, 0, dict(size=64))
+
+
+def test_a_new_preset_goes_through_writer_summary_cli_and_preview(
+        tmp_path, disc_preset, capsys):
+    """The writer, the summary, the CLI and the preview know nothing of
+    parts_hard: the toy preset's discs come back from the files, its
+    statistics are summarised, its name and version are in README.txt."""
+    assert preset_names() == ['parts_hard', 'toy_discs']
+    out = str(tmp_path / 'discs')
+    cli = load_cli()
+    summary = cli.main([out, '--preset', 'toy_discs', '--seed', '9',
+                        '--num-classes', '3', '--train-per-class', '4',
+                        '--val-per-class', '2', '--test-per-class', '2',
+                        '--option', 'radius_range=(5,11)',
+                        'jpeg_quality=100', '--preview',
+                        str(tmp_path / 'p.png')])
+    assert summary['preset'] == 'toy_discs' and summary['version'] == '0.1'
+    assert read_lines(osp.join(out, 'metadata', 'class_names.txt')) == \
+        ['red', 'green', 'blue']
+    radii = []
+    for split in SPLITS:
+        folder = osp.join(out, 'metadata', split)
+        sizes = read_image_sizes(osp.join(folder, 'image_sizes.txt'))
+        boxes = read_boxes(osp.join(folder, 'localization.txt'), sizes)
+        labels = read_class_labels(osp.join(folder, 'class_labels.txt'), 3)
+        for image_id, ((x0, y0, x1, y1), ) in boxes.items():
+            assert sizes[image_id] == (48, 48)
+            assert x1 - x0 == y1 - y0 and x0 + x1 == 48  # centred square
+            radii.append((x1 - x0) // 2)
+            image = cv2.imread(osp.join(out, 'images', image_id))
+            rgb = image[24, 24, ::-1].astype(int)
+            expected = DISC_COLOURS[labels[image_id]][1]
+            assert np.abs(rgb - expected).max() <= 8, image_id
+    assert len(radii) == 24 and 5 <= min(radii) and max(radii) <= 11
+    # the generic summary: every numeric statistic, none of the others
+    assert set(summary['stats']) == {'radius', 'large'}
+    assert summary['stats']['radius']['min'] == min(radii)
+    assert summary['stats']['radius']['max'] == max(radii)
+    assert summary['stats']['radius']['mean'] == round(np.mean(radii), 4)
+    assert summary['stats']['large']['mean'] == \
+        round(np.mean([r >= 10 for r in radii]), 4)
+    assert 'object_area_fraction' not in summary  # parts_hard's own keys
+    printed = capsys.readouterr().out
+    assert 'preset toy_discs version 0.1' in printed
+    large_share = 100 * np.mean([r >= 10 for r in radii])
+    assert f'large: {large_share:.1f}% of images' in printed
+    assert 'radius: min' in printed
+
+    readme = read_lines(osp.join(out, 'README.txt'))
+    assert readme[1:3] == ['generator: fcam_mm.datasets.synthetic '
+                           'version 0.1', 'preset: toy_discs']
+    assert '  size = 48' in readme and '  radius_range = (5,11)' in readme
+    command = readme[readme.index('command (OUT = this folder):') + 1]
+    assert '--preset toy_discs --seed 9 --num-classes 3' in command
+    assert command.endswith('--option radius_range=(5,11) '
+                            '--option jpeg_quality=100')
+    mosaic = cv2.imread(str(tmp_path / 'p.png'))
+    assert mosaic.shape == (200, 6 * 200, 3)  # the 6 val images, one row

@@ -1,14 +1,17 @@
 """Generate the embedded synthetic WSOL dataset (wsolevaluation layout).
 
     python tools/dataset_converters/make_synthetic.py data/synthetic \\
-        [--seed 0] [--num-classes 10] [--train-per-class 80] \\
-        [--val-per-class 10] [--test-per-class 30] [--preview PATH] \\
-        [--option KNOB=VALUE ...] [--overwrite]
+        [--preset parts_hard] [--seed 0] [--num-classes 10] \\
+        [--train-per-class 80] [--val-per-class 10] [--test-per-class 30] \\
+        [--preview PATH] [--option KNOB=VALUE ...] [--overwrite]
 
-Same seed and options give byte-identical files. ``--option`` sets any knob
-of ``fcam_mm.datasets.synthetic.generate_synthetic_dataset`` (values are
-Python literals, e.g. ``--option object_area_range=(0.1,0.4)
-decoy_prob=0``); docs/synthetic_dataset.md lists them.
+Same preset, seed and options give byte-identical files. ``--preset``
+chooses what the images look like (the registered presets of
+``fcam_mm.datasets.synthetic.presets``; ``--help`` lists them).
+``--option`` sets any knob of that preset, or ``jpeg_quality`` /
+``save_part_masks`` (values are Python literals, e.g. ``--option
+object_area_range=(0.1,0.4) decoy_prob=0``); docs/synthetic_dataset.md
+lists them.
 """
 import argparse
 import ast
@@ -16,15 +19,17 @@ import os.path as osp
 import sys
 
 try:
-    from fcam_mm.datasets.synthetic import (MAX_CLASSES,
+    from fcam_mm.datasets.synthetic import (DEFAULT_PRESET,
                                             generate_synthetic_dataset,
-                                            make_preview)
+                                            get_preset, make_preview,
+                                            preset_names)
 except ImportError:  # run from a checkout without installing the package
     sys.path.insert(
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-    from fcam_mm.datasets.synthetic import (MAX_CLASSES,
+    from fcam_mm.datasets.synthetic import (DEFAULT_PRESET,
                                             generate_synthetic_dataset,
-                                            make_preview)
+                                            get_preset, make_preview,
+                                            preset_names)
 
 
 def parse_option(text):
@@ -40,13 +45,32 @@ def parse_option(text):
     return key.strip(), parsed
 
 
+def presets_help():
+    """One line per registered preset: name, default mark, most classes
+    (with its default knobs), description."""
+    lines = []
+    for name in preset_names():
+        preset = get_preset(name)
+        default = ', the default' if name == DEFAULT_PRESET else ''
+        most = preset.max_classes(preset.knobs())
+        lines.append(f'{name} (up to {most} classes with its default '
+                     f'knobs{default}): {preset.description}')
+    return lines
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='Generate the synthetic WSOL dataset (boxes and masks).')
+        description='Generate the synthetic WSOL dataset (boxes and masks).',
+        epilog='presets: ' + '; '.join(presets_help()))
     parser.add_argument('out_dir', help='output folder, e.g. data/synthetic')
+    parser.add_argument('--preset', default=DEFAULT_PRESET,
+                        choices=preset_names(),
+                        help='what the images look like (default '
+                        f'{DEFAULT_PRESET}); one of ' +
+                        ', '.join(preset_names()) + ', see below')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--num-classes', type=int, default=10,
-                        help=f'1..{MAX_CLASSES} (default 10)')
+                        help="1..the preset's maximum (default 10)")
     parser.add_argument('--train-per-class', type=int, default=80)
     parser.add_argument('--val-per-class', type=int, default=10)
     parser.add_argument('--test-per-class', type=int, default=30)
@@ -59,35 +83,46 @@ def parse_args(argv=None):
     parser.add_argument('--option', nargs='+', type=parse_option, default=[],
                         action='extend',
                         metavar='KNOB=VALUE',
-                        help='set generator knobs (Python literals)')
+                        help="set knobs of the preset (Python literals)")
     parser.add_argument('--overwrite', action='store_true',
                         help='replace an earlier generation in out_dir')
     return parser.parse_args(argv)
 
 
+GENERIC_SUMMARY_KEYS = ('out_dir', 'preset', 'version', 'seed',
+                        'num_classes', 'class_names', 'counts',
+                        'image_width', 'image_height', 'stats', 'seconds')
+
+
 def format_summary(summary):
+    """The summary as text: counts, classes, sizes, then one line per
+    statistic of the preset (a 0/1 statistic as a share of images)."""
     lines = [f"synthetic WSOL dataset in {summary['out_dir']} "
-             f"(seed {summary['seed']}, {summary['seconds']:.1f} s)"]
+             f"(preset {summary['preset']} version {summary['version']}, "
+             f"seed {summary['seed']}, {summary['seconds']:.1f} s)"]
     lines.append('images: ' + ', '.join(
         f'{split} {count}' for split, count in summary['counts'].items()))
     lines.append(f"classes ({summary['num_classes']}): " +
                  ', '.join(summary['class_names']))
     lines.append('image size: W {}-{}, H {}-{}'.format(
         *summary['image_width'], *summary['image_height']))
-    for key in ('object_area_fraction', 'part_fraction_of_object',
-                'body_contrast'):
-        stats = summary[key]
-        lines.append(f'{key}: ' + ', '.join(
-            f'{name} {value:g}' for name, value in stats.items()))
-    lines.append(f"touching the border: "
-                 f"{100 * summary['touches_border_fraction']:.1f}% of "
-                 f"images; distractors per image: "
-                 f"{summary['mean_distractors']:g}; images with decoys: "
-                 f"{100 * summary['decoy_image_fraction']:.1f}%")
+    for key, stats in summary['stats'].items():
+        quantiles = [value for name, value in stats.items() if name != 'mean']
+        if set(quantiles) <= {0, 1}:
+            lines.append(f"{key}: {100 * stats['mean']:.1f}% of images")
+        else:
+            lines.append(f'{key}: ' + ', '.join(
+                f'{name} {value:g}' for name, value in stats.items()))
+    # the preset's own headline numbers (its distributions repeat 'stats')
+    extras = [f'{key} {value:g}' for key, value in summary.items()
+              if key not in GENERIC_SUMMARY_KEYS
+              and isinstance(value, (int, float))]
+    if extras:
+        lines.append(f"{summary['preset']}: " + ', '.join(extras))
     return '\n'.join(lines)
 
 
-RESERVED_OPTIONS = ('out_dir', 'seed', 'num_classes', 'per_class',
+RESERVED_OPTIONS = ('out_dir', 'preset', 'seed', 'num_classes', 'per_class',
                     'overwrite')
 
 
@@ -100,6 +135,7 @@ def main(argv=None):
                          'has its own command-line flag; use that instead')
     summary = generate_synthetic_dataset(
         args.out_dir,
+        preset=args.preset,
         seed=args.seed,
         num_classes=args.num_classes,
         per_class=dict(train=args.train_per_class, val=args.val_per_class,
