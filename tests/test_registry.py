@@ -55,6 +55,7 @@ def build_args(tmp_path):
             'FCAMLocalizer': dict(
                 backbone=TINY_BACKBONE, head=TINY_HEAD,
                 decoder=dict(type='FCAMUNetDecoder', **TINY_DECODER)),
+            'CenterGaussianLocalizer': dict(sigma=0.25),
         },
         'hook': {
             'CheckInvalidLossHook': {},

@@ -1,4 +1,8 @@
-"""Evaluate a WSOL model: ``python tools/test.py CONFIG CHECKPOINT``."""
+"""Evaluate a WSOL model: ``python tools/test.py CONFIG CHECKPOINT``.
+
+A model without learnt state (the reference baselines of
+``configs/baselines/``) is tested without a checkpoint:
+``python tools/test.py CONFIG``."""
 import argparse
 import os
 import os.path as osp
@@ -17,8 +21,11 @@ from fcam_mm.utils import (register_all_modules, setup_cpu_distributed,  # noqa
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Test a WSOL model')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint: a path, an http(s) URL or a model name of '
-                        'model-index.yml')
+    parser.add_argument(
+        'checkpoint', nargs='?',
+        help='checkpoint: a path, an http(s) URL or a model name of '
+        'model-index.yml; omitted only for a model without parameters '
+        '(configs/baselines/)')
     parser.add_argument('--work-dir', help='where the test logs go')
     parser.add_argument(
         '--out', help='dump the per-image predictions to this pickle file')
@@ -70,6 +77,27 @@ def merge_args(cfg, args):
     return cfg
 
 
+def check_testable_without_checkpoint(cfg, config, launcher='none'):
+    """Without a checkpoint, only a model with nothing to load is tested:
+    one whose state dict (parameters and persistent buffers) is empty."""
+    from fcam_mm.registry import MODELS
+    model = MODELS.build(cfg.model)
+    state = model.state_dict()
+    if state:
+        raise ValueError(
+            f'{config}: no checkpoint given, but its model '
+            f'({type(model).__name__}) has {len(state)} learnt tensors '
+            f'(e.g. {next(iter(state))}); pass the checkpoint (a path, an '
+            'http(s) URL or a model name of model-index.yml). Only a model '
+            'without parameters (configs/baselines/) is tested without one.')
+    if launcher != 'none':
+        # mmengine wraps a distributed model in DistributedDataParallel,
+        # which refuses a module without parameters
+        raise ValueError(
+            f'{config}: a model without parameters is tested in one process '
+            f'(--launcher none), not with --launcher {launcher}')
+
+
 def dump_curves_to(metrics, out_dir, config):
     """Point every curve-collecting test metric at ``out_dir``."""
     from fcam_mm.evaluation.metrics import WSOLBaseMetric
@@ -91,6 +119,8 @@ def main(argv=None):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg = merge_args(cfg, args)
+    if args.checkpoint is None:
+        check_testable_without_checkpoint(cfg, args.config, args.launcher)
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     if args.out is not None:

@@ -100,7 +100,9 @@ class BoxLocalizationMetric(WSOLBaseMetric):
         iou_threshold (int): IoU (%) of MaxBoxAcc. Defaults to 50.
         iou_thresholds (sequence of int): IoUs (%) of MaxBoxAccV2.
         topk (sequence of int): top-k localization to report; ``()`` when the
-            samples carry no ``pred_score``.
+            samples carry no ``pred_score`` (a model without a classifier):
+            the ``top{k}_loc`` keys are then absent, not zero, and a sample
+            without ``pred_score`` under a non-empty ``topk`` is an error.
         box_algorithm (str): ``'level_sets'`` (default; all thresholds at
             once from the component trees) or ``'contours'`` (one
             ``cv2.findContours`` per distinct foreground). Same results.
@@ -212,6 +214,15 @@ class BoxLocalizationMetric(WSOLBaseMetric):
         correct[1:] = iou_all[None, :] >= self._fractions[1:, None]
         rank = 0
         if self.topk:
+            if 'pred_score' not in sample:
+                # a map without a classifier (e.g. the centre Gaussian) has
+                # no top-k localization; never score it as if it had one
+                raise KeyError(
+                    f'{name}: the data sample has no \'pred_score\', which '
+                    f'top-k localization (topk={self.topk}) needs; for a '
+                    'model without a classifier (e.g. '
+                    'CenterGaussianLocalizer) set topk=() to report the '
+                    'GT-known box accuracies only')
             label = as_label(get_sample_key(sample, 'gt_label', name))
             rank = target_rank(
                 get_sample_key(sample, 'pred_score', name), label)
