@@ -15,6 +15,9 @@ LEAF_CONFIGS = sorted(
 # Reference score maps with nothing to learn (the centre Gaussian): no
 # classifier head, no training.
 BASELINE_CONFIGS = osp.join(REPO, 'configs', 'baselines', '')
+# The FSL baseline: a per-pixel segmenter (backbone + F-CAM decoder) without
+# a classifier head; most leaves train on the val split, without a val loop.
+FSL_CONFIGS = osp.join(REPO, 'configs', 'fsl', '')
 
 
 def without_downloads(cfg):
@@ -35,13 +38,19 @@ def test_leaf_config_builds(path):
         assert not model.state_dict()  # nothing a checkpoint could hold
         assert cfg.train_dataloader is None
         loaders = loaders[1:]
+    elif path.startswith(FSL_CONFIGS):
+        assert not hasattr(model, 'head')
+        assert model.decoder.out_channels == 2  # background, foreground
+        if cfg.val_dataloader is None:  # Runner: all three or none
+            assert cfg.val_cfg is None and cfg.val_evaluator is None
+            loaders = ('train_dataloader', 'test_dataloader')
     else:
         assert model.head.num_classes >= 2
     if hasattr(model, 'decoder'):  # the decoder reads the backbone's maps
         assert model.decoder.in_channels == model.backbone.out_channels
     for loader in loaders:
         assert DATASETS.get(cfg[loader].dataset.type) is not None
-    for metric in cfg.val_evaluator:
+    for metric in list(cfg.val_evaluator or []) + list(cfg.test_evaluator):
         assert METRICS.get(metric.type) is not None
 
 

@@ -56,6 +56,9 @@ def build_args(tmp_path):
                 backbone=TINY_BACKBONE, head=TINY_HEAD,
                 decoder=dict(type='FCAMUNetDecoder', **TINY_DECODER)),
             'CenterGaussianLocalizer': dict(sigma=0.25),
+            'FSLSegmenter': dict(
+                backbone=TINY_BACKBONE,
+                decoder=dict(type='FCAMUNetDecoder', **TINY_DECODER)),
         },
         'hook': {
             'CheckInvalidLossHook': {},

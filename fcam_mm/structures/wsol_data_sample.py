@@ -30,6 +30,11 @@ class WSOLDataSample(BaseDataElement):
     - ``gt_mask`` (uint8 ndarray, (H, W)): the original-resolution mask with
       1 = object (all instances OR-ed), 0 = background, 255 = ignore
       (mask datasets only).
+    - ``gt_seg_map`` (uint8 Tensor, (h, w)): a per-pixel training target in
+      the frame of the transformed image (resized, cropped, flipped with
+      it): the GT mask or the filled GT boxes, 255 = ignore. Only the FSL
+      baseline's training pipelines make it
+      (``LoadWSOLAnnotations(seg_target=...)``).
 
     Predictions (set by the model in ``predict`` mode):
 
@@ -38,7 +43,9 @@ class WSOLDataSample(BaseDataElement):
     - ``cam`` (FloatTensor, (h, w)): the classifier's low-resolution CAM of
       the GT class when the label is known (GT-known protocol), else of the
       predicted class.
-    - ``fcam`` (FloatTensor, (H', W')): the full-resolution F-CAM map.
+    - ``fcam`` (FloatTensor, (H', W')): the full-resolution F-CAM map
+      (``softmax(decoder logits)[:, 1]``; the FSL baseline's segmenter
+      fills it with the same quantity of its own decoder).
 
     Meta information: ``img_path``, ``img_id`` (the path as written in the
     metadata), ``ori_shape`` (H, W), ``img_shape``, ``sample_idx`` and the

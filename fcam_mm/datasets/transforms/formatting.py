@@ -13,7 +13,9 @@ class PackWSOLInputs(BaseTransform):
     :class:`WSOLDataSample`.
 
     ``gt_label`` → ``gt_label``; ``ori_gt_bboxes`` → ``gt_bboxes`` and
-    ``ori_gt_mask`` → ``gt_mask`` (both in the original image frame).
+    ``ori_gt_mask`` → ``gt_mask`` (both in the original image frame);
+    ``gt_seg_map`` → ``gt_seg_map`` (a uint8 tensor in the frame of the
+    packed image: the FSL baseline's per-pixel training target).
 
     Args:
         meta_keys (tuple[str]): keys copied into the sample's metainfo when
@@ -39,6 +41,15 @@ class PackWSOLInputs(BaseTransform):
             sample.set_gt_bboxes(results['ori_gt_bboxes'])
         if 'ori_gt_mask' in results:
             sample.gt_mask = results['ori_gt_mask']
+        if results.get('gt_seg_map') is not None:
+            seg_map = results['gt_seg_map']
+            if seg_map.shape[:2] != img.shape[:2]:
+                raise ValueError(
+                    f'{results.get("img_path", "image")}: gt_seg_map is '
+                    f'{seg_map.shape[:2]} but the image is {img.shape[:2]}')
+            # flips leave negative strides, which torch cannot wrap
+            sample.gt_seg_map = torch.from_numpy(
+                np.ascontiguousarray(seg_map, dtype=np.uint8))
         sample.set_metainfo(
             {k: results[k]
              for k in self.meta_keys if k in results})

@@ -1,4 +1,5 @@
-"""Loading the WSOL ground truth that the metrics evaluate."""
+"""Loading the WSOL ground truth that the metrics evaluate (and, for the
+fully supervised FSL baseline, that a segmenter is trained on)."""
 from typing import List, Optional
 
 import mmcv
@@ -60,6 +61,28 @@ def merge_instance_masks(instances: List[np.ndarray],
     return merged
 
 
+def fill_boxes(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The union of the filled boxes as a uint8 ``(height, width)`` map:
+    ``1`` on every pixel ``(x, y)`` with ``x0 <= x <= x1`` and
+    ``y0 <= y <= y1`` for some box (wsolevaluation's inclusive corners,
+    clipped to the image), ``0`` elsewhere.
+
+    This is the segmentation target of the few-shot fully supervised (FSL)
+    baseline on box-only datasets (CUB, ImageNet): Choe et al. (CVPR 2020,
+    §5) train it on the filled GT boxes there.
+    """
+    filled = np.zeros((height, width), np.uint8)
+    for x0, y0, x1, y1 in np.asarray(boxes, np.float64).reshape(-1, 4):
+        left, top = max(int(x0), 0), max(int(y0), 0)
+        right, bottom = min(int(x1), width - 1), min(int(y1), height - 1)
+        if left <= right and top <= bottom:
+            filled[top:bottom + 1, left:right + 1] = OBJECT
+    return filled
+
+
+SEG_TARGETS = ('mask', 'boxes')
+
+
 @TRANSFORMS.register_module()
 class LoadWSOLAnnotations(BaseTransform):
     """Check the decoded image against the metadata and load GT masks.
@@ -69,18 +92,38 @@ class LoadWSOLAnnotations(BaseTransform):
     geometric transforms do not touch — because the protocol rescales GT to
     the evaluation size itself (boxes by truncation, masks by nearest).
 
+    With ``seg_target`` it also writes ``gt_seg_map``, a copy of the
+    ground truth as a per-pixel training target (the FSL baseline,
+    ``docs/fsl_baseline.md``). Unlike ``ori_gt_*``, ``gt_seg_map`` is the
+    key mmcv's ``Resize`` (nearest) and ``RandomFlip``, and fcam_mm's
+    ``RandomCrop``, transform together with the image, so the target stays
+    aligned with the pixels the model sees.
+
     Required keys: ``img``, ``img_path``, ``metadata_shape``; optional
     ``gt_bboxes``, ``mask_paths``/``ignore_path`` (metadata masks) or
     ``coco_segms``/``coco_crowd_segms`` (COCO polygons / RLE, with
     ``coco_ann_ids``/``coco_crowd_ann_ids`` to name them in errors).
-    Added keys: ``ori_gt_bboxes``, ``ori_gt_mask``.
+    Added keys: ``ori_gt_bboxes``, ``ori_gt_mask``, ``gt_seg_map``
+    (with ``seg_target``).
 
     Args:
         with_mask (bool): load masks when the sample has them.
+        seg_target (str, optional): ``'mask'``: ``gt_seg_map`` is the GT
+            mask (1 object, 0 background, 255 ignore); ``'boxes'``: the
+            union of the filled GT boxes (:func:`fill_boxes`; 1 / 0).
+            ``None`` (default): no training target. A sample without the
+            named annotation is an error.
     """
 
-    def __init__(self, with_mask: bool = True):
+    def __init__(self, with_mask: bool = True,
+                 seg_target: Optional[str] = None):
+        if seg_target is not None and seg_target not in SEG_TARGETS:
+            raise ValueError(f'seg_target must be None or one of '
+                             f'{SEG_TARGETS}, got {seg_target!r}')
+        if seg_target == 'mask' and not with_mask:
+            raise ValueError("seg_target='mask' needs with_mask=True")
         self.with_mask = with_mask
+        self.seg_target = seg_target
 
     def transform(self, results: dict) -> dict:
         height, width = results['img'].shape[:2]
@@ -92,8 +135,27 @@ class LoadWSOLAnnotations(BaseTransform):
         if 'gt_bboxes' in results:
             results['ori_gt_bboxes'] = np.asarray(results.pop('gt_bboxes'),
                                                   np.float32).reshape(-1, 4)
-        if not self.with_mask:
-            return results
+        if self.with_mask:
+            self._load_mask(results, height, width)
+        if self.seg_target is not None:
+            results['gt_seg_map'] = self._seg_target(results, height, width)
+        return results
+
+    def _seg_target(self, results: dict, height: int,
+                    width: int) -> np.ndarray:
+        if self.seg_target == 'mask':
+            if 'ori_gt_mask' not in results:
+                raise ValueError(
+                    f"{results['img_path']}: seg_target='mask' but the "
+                    'sample has no mask (give the dataset a mask_file)')
+            return results['ori_gt_mask'].copy()
+        if 'ori_gt_bboxes' not in results:
+            raise ValueError(
+                f"{results['img_path']}: seg_target='boxes' but the sample "
+                'has no box (give the dataset a box_file)')
+        return fill_boxes(results['ori_gt_bboxes'], height, width)
+
+    def _load_mask(self, results: dict, height: int, width: int) -> None:
         if 'mask_paths' in results:
             instances = [read_mask(p) for p in results['mask_paths']]
             ignore = (read_mask(results['ignore_path'])
@@ -109,7 +171,6 @@ class LoadWSOLAnnotations(BaseTransform):
             results['ori_gt_mask'] = merge_instance_masks(instances, ignore)
         elif 'coco_segms' in results:
             results['ori_gt_mask'] = self._coco_mask(results, height, width)
-        return results
 
     @staticmethod
     def _coco_mask(results: dict, height: int, width: int) -> np.ndarray:
@@ -149,4 +210,5 @@ class LoadWSOLAnnotations(BaseTransform):
         return merge_instance_masks(instances, ignore)
 
     def __repr__(self):
-        return f'{self.__class__.__name__}(with_mask={self.with_mask})'
+        return (f'{self.__class__.__name__}(with_mask={self.with_mask}, '
+                f'seg_target={self.seg_target!r})')

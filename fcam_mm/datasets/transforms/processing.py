@@ -13,14 +13,18 @@ class RandomCrop(BaseTransform):
     """Crop a random ``crop_size`` window (the "resize 256 → random crop 224"
     training augmentation of Choe et al. 2020).
 
-    Only the image is cropped: WSOL training uses image labels alone, and
-    evaluation GT stays in the original frame.
+    The image is cropped, and with it the per-pixel training target
+    ``gt_seg_map`` when the sample has one (the FSL baseline's mask or
+    filled boxes, ``LoadWSOLAnnotations(seg_target=...)``), by the same
+    window. The evaluation GT (``ori_gt_bboxes`` / ``ori_gt_mask``) stays in
+    the original frame: the protocol rescales it itself.
 
     Args:
         crop_size (int | (int, int)): output ``(h, w)`` (an int: square).
 
-    Required keys: ``img``. Modified: ``img``, ``img_shape``.
-    Added: ``crop_bbox`` (x0, y0, x1, y1) exclusive.
+    Required keys: ``img``. Modified: ``img``, ``img_shape``,
+    ``gt_seg_map`` (optional). Added: ``crop_bbox`` (x0, y0, x1, y1)
+    exclusive.
     """
 
     def __init__(self, crop_size: Union[int, Sequence[int]]):
@@ -47,6 +51,16 @@ class RandomCrop(BaseTransform):
                              'image; resize it first')
         top, left = self._random_offset(height, width)
         results['img'] = img[top:top + crop_h, left:left + crop_w]
+        if results.get('gt_seg_map') is not None:
+            seg_map = results['gt_seg_map']
+            if seg_map.shape[:2] != (height, width):
+                raise ValueError(
+                    f'{results.get("img_path", "image")}: gt_seg_map is '
+                    f'{seg_map.shape[1]}x{seg_map.shape[0]} but the image '
+                    f'is {width}x{height}; a geometric transform before the '
+                    'crop moved one and not the other')
+            results['gt_seg_map'] = seg_map[top:top + crop_h,
+                                            left:left + crop_w]
         results['img_shape'] = (crop_h, crop_w)
         results['crop_bbox'] = (left, top, left + crop_w, top + crop_h)
         return results
