@@ -13,6 +13,7 @@ take pre-drawn uniforms instead of a generator.
 import colorsys
 import math
 
+import cv2
 import numpy as np
 
 from .shapes import dilate
@@ -20,7 +21,7 @@ from .shapes import dilate
 __all__ = [
     'NUM_CONTRAST_SECTORS', 'NUM_BODY_COLOUR_CANDIDATES', 'hsv_to_rgb255',
     'muted_colour', 'body_colour_candidate', 'saturated_colour',
-    'composite', 'local_background_means', 'pick_body_colour'
+    'composite', 'paint', 'local_background_means', 'pick_body_colour'
 ]
 
 NUM_CONTRAST_SECTORS = 8
@@ -72,6 +73,23 @@ def composite(image, colour_layer, alpha):
     (H×W)."""
     alpha = alpha[..., None]
     return image * (1.0 - alpha) + colour_layer * alpha
+
+
+def paint(image, colour_layer, alpha):
+    """:func:`composite` in place, touching only the bounding box of
+    ``alpha > 0`` (outside it the result would equal ``image`` exactly):
+    what makes scenes of many small leaves and twigs cheap. ``colour_layer``
+    is an RGB triple or an H×W×3 layer; returns ``image``."""
+    x, y, w, h = cv2.boundingRect((alpha > 0).astype(np.uint8))
+    if w == 0 or h == 0:
+        return image
+    window = (slice(y, y + h), slice(x, x + w))
+    layer = np.asarray(colour_layer, np.float32)
+    if layer.ndim == 3:
+        layer = layer[window]
+    a = alpha[window][..., None]
+    image[window] = image[window] * (1.0 - a) + layer * a
+    return image
 
 
 def local_background_means(image, object_mask, ring_width):

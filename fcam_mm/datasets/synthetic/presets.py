@@ -13,7 +13,7 @@ registry, so they work for every registered preset.
 from dataclasses import fields
 from typing import Dict, List
 
-from . import parts_hard
+from . import cub_like, parts_hard
 from .base import Preset
 
 __all__ = [
@@ -88,3 +88,4 @@ def render_preset_sample(preset: str, seed: int, split: str, index: int,
 
 
 register_preset(parts_hard.PRESET)
+register_preset(cub_like.PRESET)
