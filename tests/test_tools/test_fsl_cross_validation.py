@@ -68,6 +68,34 @@ def test_iteration_budget_moves_the_schedule_end():
         tool.set_iteration_budget(epochs, 7)
 
 
+def test_fold_config_subsets_the_split(data_root, tmp_path):
+    """The fold's datasets, built as the Runner builds them, hold exactly
+    the fold's images: WSOLDataset passes `indices` to mmengine's subset."""
+    from fcam_mm.registry import DATASETS
+    from fcam_mm.utils import register_all_modules
+    register_all_modules()
+    tool = load_tool('analysis_tools/fsl_cross_validation.py')
+    cfg = Config.fromfile(CONFIG)
+    cfg.train_dataloader.dataset.data_root = data_root
+    cfg.test_dataloader.dataset.data_root = data_root
+    labels, img_ids = tool.training_labels(cfg)
+    assert len(labels) == 9 and all(i.startswith('val/') for i in img_ids)
+    train, heldout = [0, 2, 3, 5, 7], [1, 4, 6, 8]
+    fold = tool.fold_config(cfg, train, heldout, str(tmp_path))
+    train_set = DATASETS.build(fold.train_dataloader.dataset)
+    heldout_set = DATASETS.build(fold.val_dataloader.dataset)
+    assert [train_set.get_data_info(i)['img_id']
+            for i in range(len(train_set))] == [img_ids[i] for i in train]
+    assert [heldout_set.get_data_info(i)['img_id']
+            for i in range(len(heldout_set))] == \
+        [img_ids[i] for i in heldout]
+    # the held-out fold is read as the test split is: no training target
+    assert fold.val_dataloader.dataset.pipeline == \
+        cfg.test_dataloader.dataset.pipeline
+    assert fold.val_evaluator == cfg.test_evaluator
+    assert fold.train_cfg.val_interval == fold.train_cfg.max_iters
+
+
 def test_cross_validation_end_to_end(data_root, tmp_path, capsys):
     tool = load_tool('analysis_tools/fsl_cross_validation.py')
     work_dir = str(tmp_path / 'cv')
