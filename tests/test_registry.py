@@ -72,6 +72,7 @@ def build_args(tmp_path):
         'metric': {
             'BoxLocalizationMetric': dict(map_key='fcam'),
             'PixelLocalizationMetric': {},
+            'MapCoverageMetric': dict(map_key='fcam', normalize=False),
             'ClassificationMetric': dict(topk=(1, )),
         },
     }
