@@ -242,3 +242,24 @@ def test_tool_prints_the_crf_table(data_root, tmp_path, capsys):
     assert '| σ_xy 100, σ_rgb 15, scale 1 |' in out
     assert len(result['crf']) == 2 and len(result['seeds']) == 1
     assert (tmp_path / 'q.json').exists()
+
+
+def test_colour_overlap_by_hand():
+    import torch
+
+    from fcam_mm.models.utils.crf_preference import colour_overlap
+    images = torch.zeros(2, 3, 4, 4)
+    objects = torch.zeros(2, 4, 4, dtype=torch.bool)
+    objects[:, :2, :2] = True
+    images[0, :, :2, :2] = 100.0            # object colour (100, 100, 100)
+    images[0, :, 3, :] = 110.0               # 4 background pixels at 17.3
+    images[0, 0, 2, 0] = 100.0               # (100, 0, 0): 141 away
+    # image 1: no background pixel near its object's colour
+    images[1, :, :2, :2] = 200.0
+    shares = colour_overlap(images, objects, distance=30.0)
+    assert shares[0].item() == pytest.approx(4 / 12)
+    assert shares[1].item() == 0.0
+    # a boundary case: distance 17.3 < 110 - 100 scaled by sqrt(3)
+    assert colour_overlap(images, objects, distance=17.0)[0].item() == 0.0
+    empty = torch.zeros(1, 4, 4, dtype=torch.bool)
+    assert torch.isnan(colour_overlap(images[:1], empty))[0]

@@ -83,6 +83,12 @@ def main(argv=None):
         for row in crf_rows:
             print(f'| {row["name"]} | {100 * row["prefers_object"]:.0f} % | '
                   f'{row["median_ratio"]:.2f} |')
+        print(f'background pixels coloured like the object (within 30 of '
+              f'its mean colour, 2 σ_rgb): median '
+              f'{100 * crf_rows[0]["colour_overlap_median"]:.1f} % of an '
+              f'image\'s background; above 10 % in '
+              f'{100 * crf_rows[0]["colour_overlap_over_10pct"]:.0f} % of '
+              'the images')
         result = dict(seeds=rows, crf=crf_rows)
     if args.out:
         with open(args.out, 'w') as f:

@@ -41,6 +41,33 @@ def labelling_energy(crf_loss, masks: torch.Tensor,
     return crf_loss.crf_energy(probs, images)
 
 
+def colour_overlap(images: torch.Tensor, objects: torch.Tensor,
+                   distance: float = 30.0) -> torch.Tensor:
+    """Share of each image's background pixels whose colour lies within
+    ``distance`` (RGB Euclidean, 0–255) of the object's mean colour;
+    (B,) float, NaN for an image without object or background pixels.
+
+    With a spatial σ as wide as the image (F-CAM's σ_xy = 100 on a
+    224-px input), the dense CRF couples every pair of similar colours
+    wherever they are: whether it can carry a map from part of an object
+    to the rest of it, and not into the scene, depends on whether the
+    object's colours are rare in the background. ``distance`` = 2 σ_rgb
+    (30 for F-CAM's σ_rgb = 15) counts the pixels the colour kernel still
+    weighs by more than exp(−2) ≈ 0.14.
+    """
+    pixels = images.permute(0, 2, 3, 1).float()  # B, H, W, 3
+    shares = []
+    for image, obj in zip(pixels, objects):
+        background = ~obj
+        if not obj.any() or not background.any():
+            shares.append(float('nan'))
+            continue
+        mean = image[obj].mean(dim=0)
+        near = (image[background] - mean).norm(dim=1) < distance
+        shares.append(float(near.float().mean()))
+    return torch.tensor(shares, dtype=torch.float64)
+
+
 def summarize_preference(object_energy: np.ndarray,
                          region_energy: np.ndarray) -> Dict[str, float]:
     """Split-level figures from per-image energies (images without a
@@ -71,7 +98,8 @@ def summarize_preference(object_energy: np.ndarray,
 @torch.no_grad()
 def measure_crf_preference(model, dataset, crf_losses: Mapping[str, object],
                            erode_kernel: int = 11,
-                           batch_size: int = 16) -> List[dict]:
+                           batch_size: int = 16,
+                           overlap_distance: float = 30.0) -> List[dict]:
     """``R(O)`` vs ``R(C⁺)`` of ``model``'s CAMs on ``dataset``, for each
     CRF loss of ``crf_losses`` (name → :class:`DenseCRFLoss`).
 
@@ -84,21 +112,32 @@ def measure_crf_preference(model, dataset, crf_losses: Mapping[str, object],
     returned as ``images_without_region``. The model is left in the mode
     it came in.
 
+    Also measured, once for all CRFs: :func:`colour_overlap` of every
+    image at ``overlap_distance``.
+
     Returns:
         one dict per CRF loss: ``name`` and the figures of
-        :func:`summarize_preference`, plus ``images_without_region``.
+        :func:`summarize_preference`, plus ``images_without_region``,
+        ``colour_overlap_median`` (median over images of the share of
+        background pixels coloured like the object) and
+        ``colour_overlap_over_10pct`` (share of images where that share is
+        above 10 %).
     """
     was_training = model.training
     model.eval()
     try:
         energies = {name: ([], []) for name in crf_losses}
         without_region = 0
+        overlaps = []
         for _, inputs, cams, objects in cam_batches(
                 model, dataset, batch_size, 'measure_crf_preference'):
             region, _ = sampling_regions(cams, n_neg=0.1,
                                          erode_kernel=erode_kernel)
             keep = region.flatten(1).any(dim=1)
             without_region += int((~keep).sum())
+            overlaps.append(colour_overlap(
+                raw_images(model.data_preprocessor, inputs), objects,
+                overlap_distance).numpy())
             if not keep.any():
                 continue
             images = raw_images(model.data_preprocessor, inputs)[keep]
@@ -110,15 +149,23 @@ def measure_crf_preference(model, dataset, crf_losses: Mapping[str, object],
     finally:
         model.train(was_training)
 
+    overlap = np.concatenate(overlaps) if overlaps else np.zeros(0)
+    overlap = overlap[np.isfinite(overlap)]
+    overlap_summary = dict(
+        colour_overlap_median=float(np.median(overlap)) if overlap.size
+        else float('nan'),
+        colour_overlap_over_10pct=float((overlap > 0.1).mean())
+        if overlap.size else float('nan'))
     rows = []
     for name, (object_parts, region_parts) in energies.items():
         summary = summarize_preference(
             np.concatenate(object_parts) if object_parts else np.zeros(0),
             np.concatenate(region_parts) if region_parts else np.zeros(0))
         rows.append(dict(name=name, **summary,
-                         images_without_region=without_region))
+                         images_without_region=without_region,
+                         **overlap_summary))
     return rows
 
 
-__all__ = ['raw_images', 'labelling_energy', 'summarize_preference',
-           'measure_crf_preference']
+__all__ = ['raw_images', 'labelling_energy', 'colour_overlap',
+           'summarize_preference', 'measure_crf_preference']
