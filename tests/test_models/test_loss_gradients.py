@@ -90,3 +90,29 @@ def test_size_and_crf_pushes_on_a_constant_map():
     for region in ('object_in_c_pos', 'object_outside_c_pos', 'background'):
         assert small['loss_size'][f'push/{region}'] / small['loss_size'][
             f'pixels/{region}'] == pytest.approx(expected, rel=1e-4)
+
+
+def test_one_step_change_is_the_linearised_push():
+    """A plain SGD step on one term moves the margin by -lr · J g; on the
+    head's bias alone (a constant decoder) that is -lr·(g_fg - g_bg) at
+    every pixel, the same everywhere."""
+    model = constant_decoder_model(0.0)
+    inputs, cams, objects = batch()
+    for p in model.decoder.parameters():
+        p.requires_grad_(False)
+    model.decoder.head.bias.requires_grad_(True)
+    lr = 0.5
+    pushes = loss_term_pushes(model, inputs, cams, objects,
+                              torch.Generator().manual_seed(3), step_lr=lr)
+    seeds = sample_pseudo_labels(cams, generator=torch.Generator()
+                                 .manual_seed(3), **model.seed_cfg)
+    labelled = (seeds != 255).sum().item()
+    fg, bg = (seeds == 1).sum().item(), (seeds == 0).sum().item()
+    # d loss / d bias_fg = sum over labelled of (p - y_fg) / N
+    g_fg = (0.5 * bg - 0.5 * fg) / labelled
+    expected = -lr * (g_fg - (-g_fg))
+    row = pushes['loss_seed']
+    for region in ('object_in_c_pos', 'object_outside_c_pos', 'background'):
+        per_pixel = row[f'step/{region}'] / row[f'pixels/{region}']
+        assert per_pixel == pytest.approx(expected, rel=1e-4, abs=1e-7)
+    assert model.decoder.head.bias.tolist() == [0.0, 0.0]  # restored

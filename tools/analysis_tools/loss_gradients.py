@@ -7,9 +7,9 @@ CHECKPOINT is an F-CAM checkpoint (its decoder is measured as it is: a
 stage-1 checkpoint measures the untrained decoder). For every loss term of
 the config's model, prints the norm of its gradient on the decoder's
 parameters (and its share) and its mean push towards foreground per pixel
-on three regions: object pixels inside ``C⁺``, object pixels outside ``C⁺``
-(where the map must grow) and background
-(``fcam_mm.models.utils.loss_gradients``).
+and the change of the margin after one SGD step on that term alone, on three
+regions: object pixels inside ``C⁺``, object pixels outside ``C⁺`` (where
+the map must grow) and background (``fcam_mm.models.utils.loss_gradients``).
 """
 import argparse
 import json
@@ -27,12 +27,13 @@ from fcam_mm.visualization.localization_samples import build_split  # noqa
 
 
 def format_rows(rows):
-    lines = ['| term | ‖∇θ‖ | share | push: object in C⁺ | push: object '
-             'outside C⁺ | push: background |', '|---|---|---|---|---|---|']
+    lines = ['| term | ‖∇θ‖ | share | push / one SGD step: object in C⁺ '
+             '| object outside C⁺ | background |', '|---|---|---|---|---|---|']
     for row in rows:
-        pushes = ' | '.join(f'{row[f"push/{r}"]:.3e}' for r in REGIONS)
+        cells = ' | '.join(f'{row[f"push/{r}"]:.2e} / {row[f"step/{r}"]:.2e}'
+                           for r in REGIONS)
         lines.append(f'| {row["term"]} | {row["grad_norm"]:.3e} | '
-                     f'{100 * row["grad_share"]:.1f} % | {pushes} |')
+                     f'{100 * row["grad_share"]:.1f} % | {cells} |')
     return '\n'.join(lines)
 
 
@@ -44,6 +45,9 @@ def main(argv=None):
     parser.add_argument('--batch-size', type=int, default=16)
     parser.add_argument('--seed', type=int, default=0,
                         help='seed of the sampled seeds')
+    parser.add_argument('--step-lr', type=float, default=0.01,
+                        help='lr of the one-step change of the margin '
+                        '(stage 2\'s lr)')
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--out', help='also write the rows as JSON')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
@@ -58,10 +62,11 @@ def main(argv=None):
     model.set_stage(2)
     dataset = build_split(cfg, args.split)
     rows = measure_loss_pushes(model, dataset, batch_size=args.batch_size,
-                               seed=args.seed)
-    print(f'{args.split} split, {len(dataset)} images; push = rate of '
-          'increase of the foreground margin per pixel (> 0: towards '
-          'foreground)')
+                               seed=args.seed, step_lr=args.step_lr)
+    print(f'{args.split} split, {len(dataset)} images; per pixel, the push '
+          '(rate of increase of the foreground margin, > 0: towards '
+          f'foreground) / the change of the margin after one SGD step of lr '
+          f'{args.step_lr} on the term alone')
     print(format_rows(rows))
     if args.out:
         with open(args.out, 'w') as f:

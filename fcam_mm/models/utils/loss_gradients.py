@@ -29,15 +29,20 @@ REGIONS = ('object_in_c_pos', 'object_outside_c_pos', 'background')
 
 def loss_term_pushes(model, inputs: torch.Tensor, cams: torch.Tensor,
                      objects: torch.Tensor,
-                     generator: torch.Generator = None
-                     ) -> Dict[str, Dict[str, float]]:
+                     generator: torch.Generator = None,
+                     step_lr: float = 0.01) -> Dict[str, Dict[str, float]]:
     """Per loss term of ``model`` (an ``FCAMLocalizer``) on one batch:
 
     - ``grad_norm``: the L2 norm of the term's gradient on the decoder's
       parameters;
     - ``push/{region}``: the sum over the region's pixels of ``push``
       (module docstring), and ``pixels/{region}`` their number, for the
-      regions of :data:`REGIONS`.
+      regions of :data:`REGIONS`;
+    - ``step/{region}``: the sum over the region of the change of the
+      foreground margin after one plain SGD step of ``step_lr`` on this
+      term alone — the push carried through the shared parameters, i.e.
+      how far the decoder generalises what the term teaches (the model is
+      left unchanged).
 
     ``cams`` are the GT-class CAMs in the input frame (B, H, W) and
     ``objects`` the GT masks there (bool); seeds are drawn from ``cams``
@@ -58,27 +63,52 @@ def loss_term_pushes(model, inputs: torch.Tensor, cams: torch.Tensor,
                    object_outside_c_pos=objects & ~positive,
                    background=~objects)
     out = {}
-    for name, value in terms.items():
-        grads = torch.autograd.grad(value, [logits] + params,
-                                    retain_graph=True, allow_unused=True)
+    margin = (logits[:, 1] - logits[:, 0]).detach()
+    # every gradient first: the one-step probes below modify the
+    # parameters in place, which the retained graph must not see
+    all_grads = {name: torch.autograd.grad(value, [logits] + params,
+                                           retain_graph=True,
+                                           allow_unused=True)
+                 for name, value in terms.items()}
+    for name, grads in all_grads.items():
         logit_grad, param_grads = grads[0], grads[1:]
         norm = torch.sqrt(sum((g.detach()**2).sum() for g in param_grads
                               if g is not None))
         row = dict(grad_norm=float(norm))
         push = (logit_grad[:, 0] - logit_grad[:, 1]).detach() / 2
+        moved = _margin_after_step(model, feats, inputs, params, param_grads,
+                                   step_lr) - margin
         for region, mask in regions.items():
             row[f'push/{region}'] = float(push[mask].sum())
+            row[f'step/{region}'] = float(moved[mask].sum())
             row[f'pixels/{region}'] = int(mask.sum())
         out[name] = row
     return out
 
 
+@torch.no_grad()
+def _margin_after_step(model, feats, inputs, params, grads, lr):
+    """The foreground margin ``l_fg − l_bg`` after one plain SGD step of
+    ``lr`` along ``grads`` (the parameters are restored)."""
+    saved = [p.detach().clone() for p in params]
+    try:
+        for p, g in zip(params, grads):
+            if g is not None:
+                p.sub_(lr * g)
+        logits = model.decoder(feats, inputs.shape[-2:])
+        return logits[:, 1] - logits[:, 0]
+    finally:
+        for p, old in zip(params, saved):
+            p.copy_(old)
+
+
 def measure_loss_pushes(model, dataset, batch_size: int = 16,
-                        seed: int = 0) -> List[dict]:
+                        seed: int = 0, step_lr: float = 0.01) -> List[dict]:
     """:func:`loss_term_pushes` over a split with masks, summed over its
     batches. Returns one row per term: ``term``, ``grad_norm`` (the mean
     over batches), ``grad_share`` (its share of the summed norms) and, per
-    region, ``push/{region}`` = the mean push per pixel there. Every module
+    region, ``push/{region}`` and ``step/{region}`` = the mean push and
+    the mean one-step change of the margin per pixel there. Every module
     is in eval mode (fixed BatchNorm statistics) and the model is left in
     the mode it came in."""
     was_training = model.training
@@ -92,7 +122,8 @@ def measure_loss_pushes(model, dataset, batch_size: int = 16,
             generator = torch.Generator(device=device).manual_seed(
                 seed + start)
             for name, row in loss_term_pushes(model, inputs, cams.detach(),
-                                              objects, generator).items():
+                                              objects, generator,
+                                              step_lr).items():
                 total = totals.setdefault(name, {})
                 for key, value in row.items():
                     total[key] = total.get(key, 0.0) + value
@@ -105,8 +136,9 @@ def measure_loss_pushes(model, dataset, batch_size: int = 16,
         row = dict(term=name, grad_norm=total['grad_norm'] / batches,
                    grad_share=total['grad_norm'] / norm_sum)
         for region in REGIONS:
-            row[f'push/{region}'] = total[f'push/{region}'] / max(
-                total[f'pixels/{region}'], 1.0)
+            for kind in ('push', 'step'):
+                row[f'{kind}/{region}'] = total[f'{kind}/{region}'] / max(
+                    total[f'pixels/{region}'], 1.0)
         rows.append(row)
     return rows
 
