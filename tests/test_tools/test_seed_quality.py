@@ -37,6 +37,11 @@ def test_counts_and_summary_by_hand():
     summary = summarize_purity(counts)
     assert summary['pos_precision'] == pytest.approx(3 / 4)
     assert summary['pos_coverage'] == pytest.approx(3 / 13)
+    # per image: 2/4 and 1/9
+    assert summary['pos_coverage_image_mean'] == pytest.approx(
+        (2 / 4 + 1 / 9) / 2)
+    assert summary['pos_coverage_image_median'] == pytest.approx(
+        (2 / 4 + 1 / 9) / 2)
     assert summary['neg_error'] == pytest.approx(1 / 9)
     assert summary['neg_error_images'] == pytest.approx(0.5)
     assert summary['object_fraction'] == pytest.approx(13 / 32)

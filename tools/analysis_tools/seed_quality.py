@@ -60,12 +60,14 @@ def main(argv=None):
                                 batch_size=args.batch_size)
     print(f'{args.split} split, {len(dataset)} images; object pixels: '
           f'{100 * rows[0]["object_fraction"]:.1f} % of the image')
-    print('| n⁻ | C⁺ on objects | objects in C⁺ | C⁻ on objects | '
-          'images with C⁻ on the object |')
+    print('| n⁻ | C⁺ on objects | objects in C⁺ (pooled; per image: '
+          'mean, median) | C⁻ on objects | images with C⁻ on the object |')
     print('|---|---|---|---|---|')
     for row in rows:
         print(f'| {row["n_neg"]:g} | {100 * row["pos_precision"]:.1f} % | '
-              f'{100 * row["pos_coverage"]:.1f} % | '
+              f'{100 * row["pos_coverage"]:.1f} % '
+              f'({100 * row["pos_coverage_image_mean"]:.1f} %, '
+              f'{100 * row["pos_coverage_image_median"]:.1f} %) | '
               f'{100 * row["neg_error"]:.1f} % | '
               f'{100 * row["neg_error_images"]:.0f} % |')
     result = rows

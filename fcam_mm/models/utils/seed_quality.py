@@ -51,6 +51,8 @@ def summarize_purity(counts: Dict[str, np.ndarray]) -> Dict[str, float]:
 
     - ``pos_precision`` = Σ|C⁺ ∩ O| / Σ|C⁺| (share of ``C⁺`` on objects),
     - ``pos_coverage`` = Σ|C⁺ ∩ O| / Σ|O| (share of objects in ``C⁺``),
+    - ``pos_coverage_image_mean`` / ``_median``: the mean / median over
+      images (with an object) of |C⁺ ∩ O| / |O|,
     - ``neg_error`` = Σ|C⁻ ∩ O| / Σ|C⁻| (share of ``C⁻`` on objects),
     - ``neg_error_images`` = share of images with some ``C⁻`` on the
       object,
@@ -60,8 +62,15 @@ def summarize_purity(counts: Dict[str, np.ndarray]) -> Dict[str, float]:
     def ratio(a, b):
         return float(a.sum()) / max(float(b.sum()), 1.0)
 
+    with_object = counts['obj'] > 0
+    per_image = (counts['pos_in'][with_object] /
+                 counts['obj'][with_object].astype(np.float64))
     return dict(pos_precision=ratio(counts['pos_in'], counts['pos']),
                 pos_coverage=ratio(counts['pos_in'], counts['obj']),
+                pos_coverage_image_mean=float(per_image.mean())
+                if per_image.size else float('nan'),
+                pos_coverage_image_median=float(np.median(per_image))
+                if per_image.size else float('nan'),
                 neg_error=ratio(counts['neg_in'], counts['neg']),
                 neg_error_images=float((counts['neg_in'] > 0).mean()),
                 object_fraction=float(counts['obj'].sum()) /
