@@ -20,12 +20,10 @@ __all__ = [
     'PlacedBird', 'place_bird'
 ]
 
-#: The head markings (class evidence besides the plumage family): name and
-#: polarity (dark or light on the plumage), as field guides describe
-#: species by eye stripes, crowns, eye rings, bibs, cheek patches and
-#: collars.
-MARKINGS = (('eyestripe', 'dark'), ('crown', 'dark'), ('eyering', 'light'),
-            ('bib', 'dark'), ('cheek', 'light'), ('collar', 'light'))
+#: Shapes of the head's field mark, as field guides name them. Which one
+#: an image shows is drawn per image; the class is the mark's colour.
+MARKINGS = ('eyestripe', 'crown', 'eyering', 'bib', 'cheek', 'collar',
+            'hood')
 
 #: uniforms every marking draws, whichever is rendered (so that the label
 #: never changes how many random numbers an image consumes)
@@ -109,37 +107,40 @@ def bird_shape(rng) -> BirdShape:
 
 def marking_polygons(shape: BirdShape, marking: int,
                      draws: np.ndarray) -> List[np.ndarray]:
-    """The polygons of head marking ``marking`` (an index of
+    """The polygons of the field mark of shape ``marking`` (an index of
     :data:`MARKINGS`) in the bird frame, from ``MARKING_DRAWS`` pre-drawn
     uniforms. They may overflow the head; the renderer clips them to the
     object."""
     h, r, e = shape.head_centre, shape.head_radius, shape.eye_centre
     u = np.asarray(draws, np.float64)
-    name = MARKINGS[marking][0]
+    name = MARKINGS[marking]
     if name == 'eyestripe':  # a band through the eye, front to back
-        half_width = r * (0.16 + 0.08 * u[0])
+        half_width = r * (0.25 + 0.1 * u[0])
         length = r * (1.6 + 0.4 * u[1])
         x0, x1 = e[0] - length * 0.75, e[0] + length * 0.25
         return [np.array([[x0, e[1] - half_width], [x1, e[1] - half_width],
                           [x1, e[1] + half_width], [x0, e[1] + half_width]])]
     if name == 'crown':  # a cap over the top of the head
         centre = h + np.array([-0.1 * r, -(0.75 + 0.15 * u[0]) * r])
-        return [ellipse_polygon(centre, r * (0.6 + 0.15 * u[1]), 0.7, 0.0)]
+        return [ellipse_polygon(centre, r * (0.75 + 0.15 * u[1]), 0.7, 0.0)]
     if name == 'eyering':  # a light ring; the eye is drawn on top
-        return [ellipse_polygon(e, r * (0.27 + 0.08 * u[0]), 1.0, 0.0,
+        return [ellipse_polygon(e, r * (0.4 + 0.1 * u[0]), 1.0, 0.0,
                                 num_points=24)]
     if name == 'bib':  # the throat, under the head
         centre = h + np.array([(0.1 + 0.15 * u[0]) * r,
                                (0.7 + 0.15 * u[1]) * r])
-        return [ellipse_polygon(centre, r * (0.5 + 0.12 * u[2]), 1.4, 0.0)]
+        return [ellipse_polygon(centre, r * (0.6 + 0.15 * u[2]), 1.4, 0.0)]
     if name == 'cheek':  # a patch below and behind the eye
         centre = e + np.array([-(0.25 + 0.1 * u[0]) * r,
                                (0.35 + 0.1 * u[1]) * r])
-        return [ellipse_polygon(centre, r * (0.3 + 0.08 * u[2]), 1.0, 0.0)]
+        return [ellipse_polygon(centre, r * (0.42 + 0.1 * u[2]), 1.0, 0.0)]
     if name == 'collar':  # a band across the nape and neck
         centre = h + np.array([-(0.85 + 0.1 * u[0]) * r, 0.1 * r])
-        return [ellipse_polygon(centre, r * (0.42 + 0.1 * u[1]), 0.35,
+        return [ellipse_polygon(centre, r * (0.5 + 0.1 * u[1]), 0.45,
                                 math.pi / 2 + 0.3 * (u[2] - 0.5))]
+    if name == 'hood':  # most of the head
+        return [ellipse_polygon(h + np.array([0.05 * r, -0.05 * r]),
+                                r * (0.9 + 0.1 * u[0]), 1.0, 0.0)]
     raise ValueError(f'marking must be in [0, {len(MARKINGS)}), got '
                      f'{marking}')
 

@@ -67,24 +67,42 @@ from .shapes import (body_polygons, coverage, dilate, ellipse_polygon,
 from .textures import smooth_noise
 
 __all__ = [
-    'GENERATOR_VERSION', 'PLUMAGE_FAMILIES', 'CubLikeKnobs', 'class_names',
+    'GENERATOR_VERSION', 'PLUMAGE_FAMILIES', 'PLUMAGE_PATTERNS', 'FIELD_MARKS',
+    'CubLikeKnobs', 'class_names',
     'render_sample', 'summarize', 'PRESET'
 ]
 
 #: Bump whenever the same arguments would produce different files.
 GENERATOR_VERSION = '1.0'
 
-#: Plumage colour families: name, hue range (degrees; None = any hue),
+#: Plumage colour families, muted as most birds are: hue range (degrees;
+#: None = any hue), saturation range, value range.
+PLUMAGE_FAMILIES = dict(
+    brown=((18.0, 40.0), (0.35, 0.65), (0.28, 0.65)),
+    buff=((28.0, 45.0), (0.30, 0.50), (0.55, 0.85)),
+    olive=((50.0, 75.0), (0.30, 0.55), (0.30, 0.60)),
+    slate=((200.0, 230.0), (0.20, 0.40), (0.30, 0.60)),
+    bluegrey=((190.0, 215.0), (0.30, 0.50), (0.45, 0.80)),
+    rufous=((4.0, 16.0), (0.50, 0.75), (0.40, 0.75)),
+    chestnut=((0.0, 12.0), (0.45, 0.70), (0.22, 0.45)),
+    grey=(None, (0.0, 0.08), (0.30, 0.85)),
+)
+#: Plumage patterns: what the body tells of the class. Only birds wear
+#: them (backgrounds share the birds' colours, not their feather
+#: patterns), so the body's evidence is bird-specific, and each pattern is
+#: shared by the classes of every field-mark colour. The plumage colour
+#: itself is drawn per image from every family (class-neutral).
+PLUMAGE_PATTERNS = ('plain', 'streaked', 'barred', 'spotted')
+#: Field-mark colours: the class evidence of the head (saturated or
+#: black/white on the muted plumage). Name, hue range (None = any),
 #: saturation range, value range.
-PLUMAGE_FAMILIES = (
-    ('brown', (18.0, 40.0), (0.35, 0.65), (0.28, 0.62)),
-    ('grey', None, (0.0, 0.10), (0.35, 0.80)),
-    ('yellow', (44.0, 58.0), (0.55, 0.90), (0.70, 0.96)),
-    ('blue', (195.0, 228.0), (0.40, 0.75), (0.42, 0.85)),
-    ('red', (-12.0, 10.0), (0.55, 0.85), (0.45, 0.82)),
-    ('black', None, (0.0, 0.15), (0.07, 0.20)),
-    ('olive', (65.0, 90.0), (0.35, 0.60), (0.32, 0.60)),
-    ('white', None, (0.0, 0.07), (0.86, 0.97)),
+FIELD_MARKS = (
+    ('black', None, (0.0, 0.12), (0.05, 0.16)),
+    ('white', None, (0.0, 0.06), (0.90, 0.98)),
+    ('red', (-8.0, 8.0), (0.80, 1.0), (0.75, 0.95)),
+    ('yellow', (50.0, 60.0), (0.80, 1.0), (0.85, 1.0)),
+    ('turquoise', (175.0, 192.0), (0.70, 0.95), (0.70, 0.90)),
+    ('orange', (25.0, 35.0), (0.85, 1.0), (0.85, 1.0)),
 )
 #: candidate plumage shades tried against the local background
 NUM_SHADE_CANDIDATES = 32
@@ -106,7 +124,7 @@ class CubLikeKnobs(KnobsBase):
     border_prob: float = 0.03
     min_visible_fraction: float = 0.75
     upright_prob: float = 0.5
-    num_families: int = 5
+    num_patterns: int = 4
     min_contrast: float = 45.0
     camouflage_prob: float = 0.15
     perch_prob: float = 0.5
@@ -125,7 +143,7 @@ class CubLikeKnobs(KnobsBase):
         self._check_scalar('border_prob', 0.0, 1.0)
         self._check_scalar('min_visible_fraction', 0.05, 1.0)
         self._check_scalar('upright_prob', 0.0, 1.0)
-        self._check_int('num_families', 1, len(PLUMAGE_FAMILIES))
+        self._check_int('num_patterns', 1, len(PLUMAGE_PATTERNS))
         self._check_scalar('min_contrast', 0.0, 200.0)
         self._check_scalar('camouflage_prob', 0.0, 1.0)
         self._check_scalar('perch_prob', 0.0, 1.0)
@@ -134,55 +152,60 @@ class CubLikeKnobs(KnobsBase):
 
 
 def max_classes(knobs: CubLikeKnobs) -> int:
-    """Families × markings."""
-    return knobs.num_families * len(MARKINGS)
+    """Plumage patterns × field-mark colours."""
+    return knobs.num_patterns * len(FIELD_MARKS)
 
 
-def class_family_marking(label: int, num_families: int) -> Tuple[int, int]:
-    """Class ``label`` = plumage family ``label % F`` with marking
-    ``label // F``: the first ``F`` classes share the first marking, so
-    every family is shared by several classes as soon as there are more
-    than ``F``."""
-    marking, family = divmod(int(label), num_families)
-    return family, marking
+def class_pattern_mark(label: int, num_patterns: int) -> Tuple[int, int]:
+    """Class ``label`` = plumage pattern ``label % P`` with field-mark
+    colour ``label // P``: every pattern is shared by the classes of every
+    mark colour, every mark colour by the classes of every pattern."""
+    mark, pattern = divmod(int(label), num_patterns)
+    return pattern, mark
 
 
 def class_names(num_classes: int, knobs: Optional[CubLikeKnobs] = None
                 ) -> List[str]:
-    """``'{family}_{marking}'`` per label, e.g. ``'brown_eyestripe'``."""
+    """``'{pattern}_{mark}'`` per label, e.g. ``'barred_red'`` (a barred
+    bird with a red field mark on its head)."""
     knobs = knobs or CubLikeKnobs()
     most = max_classes(knobs)
     if (not isinstance(num_classes, (int, np.integer))
             or isinstance(num_classes, bool) or not 1 <= num_classes <= most):
         raise ValueError(
             f'num_classes must be an int in [1, {most}] for cub_like with '
-            f'num_families={knobs.num_families} ({len(MARKINGS)} head '
-            f'markings per family); got {num_classes!r}')
+            f'num_patterns={knobs.num_patterns} ({len(FIELD_MARKS)} '
+            f'field-mark colours per plumage pattern); got {num_classes!r}')
     names = []
     for label in range(num_classes):
-        family, marking = class_family_marking(label, knobs.num_families)
-        names.append(f'{PLUMAGE_FAMILIES[family][0]}_{MARKINGS[marking][0]}')
+        pattern, mark = class_pattern_mark(label, knobs.num_patterns)
+        names.append(f'{PLUMAGE_PATTERNS[pattern]}_{FIELD_MARKS[mark][0]}')
     return names
 
 
 # --------------------------------------------------------------------------
 # colours
 # --------------------------------------------------------------------------
-def plumage_shade(family: int, draws) -> np.ndarray:
-    """A shade of plumage family ``family`` from three pre-drawn uniforms
-    (so that the label never changes the number of draws)."""
-    _, hue_range, (s0, s1), (v0, v1) = PLUMAGE_FAMILIES[family]
+def hsv_range_colour(hue_range, sat_range, val_range, draws) -> np.ndarray:
+    """A colour of an HSV box (hue in degrees, None = any hue) from three
+    pre-drawn uniforms (so that the label never changes the number of
+    draws)."""
     u_hue, u_sat, u_val = draws
     hue = (u_hue if hue_range is None else
            (hue_range[0] + u_hue * (hue_range[1] - hue_range[0])) / 360.0)
-    return hsv_to_rgb255(hue, s0 + u_sat * (s1 - s0), v0 + u_val * (v1 - v0))
+    return hsv_to_rgb255(hue, sat_range[0] + u_sat * (sat_range[1] -
+                                                      sat_range[0]),
+                         val_range[0] + u_val * (val_range[1] -
+                                                 val_range[0]))
 
 
 def _pick_shade(family, draws, background_means, min_contrast, camouflaged):
-    """The first candidate shade at least ``min_contrast`` from every
-    sector of the surroundings (the farthest if none is), or, for a
-    camouflaged bird, the candidate closest to them on average."""
-    candidates = np.stack([plumage_shade(family, d) for d in draws])
+    """The first candidate shade of plumage ``family`` at least
+    ``min_contrast`` from every sector of the surroundings (the farthest
+    if none is), or, for a camouflaged bird, the candidate closest to them
+    on average."""
+    candidates = np.stack([hsv_range_colour(*PLUMAGE_FAMILIES[family], d)
+                           for d in draws])
     distances = np.linalg.norm(candidates[:, None] - background_means[None],
                                axis=2)
     if camouflaged:
@@ -216,6 +239,31 @@ def _frame_coordinates(bird, origin, height, width):
     return frame.astype(np.float32)
 
 
+def _plumage_pattern(pattern: int, fx, fy, noise, draws):
+    """Where plumage pattern ``pattern`` darkens the feathers, in [0, 1]
+    over the bird frame (coordinates in body half-lengths): None for
+    plain; streaks run along the body axis, bars across it, spots are
+    blobs. Periods are ~0.2 half-lengths, so a pattern keeps 8-12 repeats
+    over a body whatever the bird's size; ``noise`` makes them wavy."""
+    name = PLUMAGE_PATTERNS[pattern]
+    period = 0.16 + 0.08 * draws[0]
+    if name == 'plain':
+        return None
+    if name == 'streaked':
+        wave = np.sin(2 * math.pi * fy / period + 0.6 * noise +
+                      2 * math.pi * draws[1])
+        return np.clip((wave - 0.3) * 2.5, 0.0, 1.0)
+    if name == 'barred':
+        wave = np.sin(2 * math.pi * fx / period + 0.6 * noise +
+                      2 * math.pi * draws[1])
+        return np.clip((wave - 0.3) * 2.5, 0.0, 1.0)
+    # spotted: a lattice of round spots, jittered by the noise
+    u = fx / period + 0.3 * noise + draws[1]
+    v = fy / period + 0.3 * noise + draws[2]
+    distance = np.hypot(u - np.round(u), v - np.round(v))
+    return np.clip((0.3 - distance) * 8.0, 0.0, 1.0)
+
+
 def _soft(mask_coverage, sigma):
     return cv2.GaussianBlur(mask_coverage, (0, 0), max(sigma, 0.3))
 
@@ -240,8 +288,8 @@ def render_sample(seed: int, split: str, index: int, label: int,
     knobs = knobs or CubLikeKnobs()
     if not 0 <= label < max_classes(knobs):
         raise ValueError(f'label must be in [0, {max_classes(knobs)}) for '
-                         f'num_families={knobs.num_families}, got {label}')
-    family, marking = class_family_marking(label, knobs.num_families)
+                         f'num_patterns={knobs.num_patterns}, got {label}')
+    pattern, mark = class_pattern_mark(label, knobs.num_patterns)
     rng = image_rng(seed, split, index)
     width = int(rng.integers(knobs.image_width_range[0],
                              knobs.image_width_range[1] + 1))
@@ -303,9 +351,11 @@ def render_sample(seed: int, split: str, index: int, label: int,
                          math.pi)
         placed = place_away_from(rng, blob, size, keep_out, width, height)
         if placed is not None:
-            colour = plumage_shade(
+            family = list(PLUMAGE_FAMILIES)[
                 int(distractor_draws[1] * len(PLUMAGE_FAMILIES)) %
-                len(PLUMAGE_FAMILIES), rng.uniform(size=3))
+                len(PLUMAGE_FAMILIES)]
+            colour = hsv_range_colour(*PLUMAGE_FAMILIES[family],
+                                      rng.uniform(size=3))
             image = paint(
                 image, colour + 8.0 * smooth_noise(rng, height, width, 4.0,
                                                    1),
@@ -316,12 +366,15 @@ def render_sample(seed: int, split: str, index: int, label: int,
     camouflaged = rng.uniform() < knobs.camouflage_prob
     shade_draws = rng.uniform(size=(NUM_SHADE_CANDIDATES, 3))
     head_factor, belly_light, wing_dark, tail_dark = rng.uniform(size=4)
+    family_draw, marking_draw = rng.uniform(size=2)
     marking_draws = rng.uniform(size=MARKING_DRAWS)
-    marking_colour_draws = rng.uniform(size=3)
+    mark_colour_draws = rng.uniform(size=3)
     beak_draws = rng.uniform(size=3)
-    streak_draws = rng.uniform(size=2)
+    pattern_draws = rng.uniform(size=4)
     ring_width = max(4, round(0.15 * math.sqrt(object_mask.sum())))
     surroundings = local_background_means(image, object_mask, ring_width)
+    families = list(PLUMAGE_FAMILIES)
+    family = families[int(family_draw * len(families)) % len(families)]
     base = _pick_shade(family, shade_draws, surroundings,
                        knobs.min_contrast, camouflaged)
 
@@ -348,23 +401,27 @@ def render_sample(seed: int, split: str, index: int, label: int,
                         0.9 * _soft(cover([shape.wing]), 0.04 * bird.scale))
     plumage = composite(plumage, _shade(base, 0.7 + 0.2 * tail_dark),
                         _soft(cover([shape.tail]), 0.03 * bird.scale))
-    # feather streaks along the body axis and fine plumage texture
-    streaks = np.sin(fy * (18.0 + 14.0 * streak_draws[0]) +
-                     2.0 * plumage_noise[..., 0])[..., None]
-    plumage = plumage + (3.0 + 5.0 * streak_draws[1]) * streaks + \
-        4.0 * plumage_noise
-    # the class's head marking (clipped to the object by the final
+    # the class's plumage pattern on the body, wing and tail (the head
+    # stays plain, as the field mark's background), then fine texture
+    fx = _frame_coordinates(bird, origin, h, w)[..., 0]
+    pattern_layer = _plumage_pattern(pattern, fx, fy, plumage_noise[..., 0],
+                                     pattern_draws)
+    if pattern_layer is not None:
+        outside_head = 1.0 - np.clip(_soft(cover([shape.head]),
+                                           0.05 * bird.scale), 0.0, 1.0)
+        darken = (0.55 + 0.15 * pattern_draws[3]) * pattern_layer * \
+            outside_head
+        plumage = plumage * (1.0 - darken[..., None]) + \
+            _shade(base, 0.3)[None, None] * darken[..., None]
+    plumage = plumage + 4.0 * plumage_noise
+    # the class's field mark on the head: its colour is the class, its
+    # shape is drawn per image (clipped to the object by the final
     # composite)
-    if MARKINGS[marking][1] == 'dark':
-        mark_colour = hsv_to_rgb255(marking_colour_draws[0], 0.1 *
-                                    marking_colour_draws[1],
-                                    0.05 + 0.13 * marking_colour_draws[2])
-    else:
-        mark_colour = hsv_to_rgb255(marking_colour_draws[0], 0.06 *
-                                    marking_colour_draws[1],
-                                    0.88 + 0.1 * marking_colour_draws[2])
-    plumage = composite(plumage, mark_colour, cover(
-        marking_polygons(shape, marking, marking_draws)))
+    mark_colour = hsv_range_colour(*FIELD_MARKS[mark][1:], mark_colour_draws)
+    marking = int(marking_draw * len(MARKINGS)) % len(MARKINGS)
+    mark_alpha = cover(marking_polygons(shape, marking, marking_draws))
+    plumage = composite(plumage, mark_colour, mark_alpha)
+    mark_pixels = int(((mark_alpha >= 0.5) & object_mask[window]).sum())
     # class-neutral details: beak and eye
     beak_colour = (hsv_to_rgb255(0.11, 0.5 * beak_draws[1],
                                  0.25 + 0.6 * beak_draws[2])
@@ -409,6 +466,7 @@ def render_sample(seed: int, split: str, index: int, label: int,
         / image_area,
         object_area_fraction=float(object_mask.sum()) / image_area,
         part_fraction_of_object=float(part_mask.sum()) / object_mask.sum(),
+        mark_fraction_of_object=mark_pixels / float(object_mask.sum()),
         outline_contrast=contrast,
         outline_gradient=outline_gradient,
         interior_gradient=interior_gradient,
@@ -451,6 +509,7 @@ PRESET = Preset(
     render_sample=render_sample,
     class_names=lambda num_classes, knobs: class_names(num_classes, knobs),
     max_classes=max_classes,
-    description='a bird-like object (plumage family x head marking = class) '
+    description='a bird-like object (plumage pattern x colour of a field mark '
+    'on its head = class) '
     'in a natural scene, sized and placed like CUB-200-2011\'s birds',
     summarize=summarize)

@@ -6,6 +6,7 @@ version, frozen knobs dataclass, ``render_sample``, ``class_names``,
 
     from . import cub_like
     register_preset(cub_like.PRESET)
+register_preset(objects.PRESET)
 
 The writer, the summary, the preview and the CLI only go through this
 registry, so they work for every registered preset.
@@ -13,7 +14,7 @@ registry, so they work for every registered preset.
 from dataclasses import fields
 from typing import Dict, List
 
-from . import cub_like, parts_hard
+from . import cub_like, objects, parts_hard
 from .base import Preset
 
 __all__ = [
@@ -89,3 +90,4 @@ def render_preset_sample(preset: str, seed: int, split: str, index: int,
 
 register_preset(parts_hard.PRESET)
 register_preset(cub_like.PRESET)
+register_preset(objects.PRESET)
