@@ -12,6 +12,7 @@ from fcam_mm.datasets.metadata import (read_boxes, read_class_labels,
                                        read_image_sizes)
 from fcam_mm.datasets.synthetic import generate_synthetic_dataset
 from fcam_mm.datasets.synthetic.cub_like import (FIELD_MARKS,
+                                                 PLUMAGE_GROUPS,
                                                  PLUMAGE_PATTERNS,
                                                  CubLikeKnobs, class_names,
                                                  render_sample)
@@ -52,7 +53,7 @@ def test_label_changes_only_object_pixels(index, other):
 
 def test_same_pattern_other_mark_colour_changes_the_mark_only():
     a = render_sample(6, 'train', 3, 0)  # pattern 0, mark colour 0
-    b = render_sample(6, 'train', 3, CubLikeKnobs().num_patterns)  # colour 1
+    b = render_sample(6, 'train', 3, CubLikeKnobs().num_plumages)  # colour 1
     changed = (a['image'] != b['image']).any(axis=2)
     assert changed.any()
     head = cv2.dilate(a['part_mask'].astype(np.uint8), np.ones((9, 9)))
@@ -92,21 +93,27 @@ def test_design_properties(samples):
 
 def test_class_names_and_limits():
     names = class_names(12)
-    patterns = list(PLUMAGE_PATTERNS)
-    # label = pattern + 4 * mark colour
-    assert names[1] == f'{patterns[1]}_{FIELD_MARKS[0][0]}'
-    assert names[4] == f'{patterns[0]}_{FIELD_MARKS[1][0]}'
-    assert names[11] == f'{patterns[3]}_{FIELD_MARKS[2][0]}'
+    groups = [name for name, _ in PLUMAGE_GROUPS]
+    # label = plumage + 4 * mark colour
+    assert names[1] == f'{groups[1]}_{FIELD_MARKS[0][0]}'
+    assert names[4] == f'{groups[0]}_{FIELD_MARKS[1][0]}'
+    assert names[11] == f'{groups[3]}_{FIELD_MARKS[2][0]}'
     assert len(set(names)) == 12
-    with pytest.raises(ValueError, match='num_patterns=4'):
+    with pytest.raises(ValueError, match='num_plumages=4'):
         class_names(25)
-    assert len(class_names(18, CubLikeKnobs(num_patterns=3))) == 18
+    patterns = class_names(8, CubLikeKnobs(plumage_evidence='pattern',
+                                           num_plumages=2))
+    assert patterns[:3] == [f'{PLUMAGE_PATTERNS[0]}_{FIELD_MARKS[0][0]}',
+                            f'{PLUMAGE_PATTERNS[1]}_{FIELD_MARKS[0][0]}',
+                            f'{PLUMAGE_PATTERNS[0]}_{FIELD_MARKS[1][0]}']
     with pytest.raises(ValueError, match='label'):
         render_sample(0, 'val', 0, 24)
 
 
 @pytest.mark.parametrize('knobs, name', [
-    (dict(num_patterns=5), 'num_patterns'),
+    (dict(num_plumages=5), 'num_plumages'),
+    (dict(plumage_evidence='shape'), 'plumage_evidence'),
+    (dict(head_scale=2.0), 'head_scale'),
     (dict(box_area_range=(0.5, 0.2)), 'box_area_range'),
     (dict(camouflage_prob=1.5), 'camouflage_prob'),
     (dict(centre_sigma_x=-0.1), 'centre_sigma_x'),

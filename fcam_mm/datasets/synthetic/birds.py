@@ -61,14 +61,15 @@ def _wobbly_ellipse(rng, a, b, num_points=72) -> np.ndarray:
                     1)
 
 
-def bird_shape(rng) -> BirdShape:
+def bird_shape(rng, head_scale: float = 1.0) -> BirdShape:
     """A random bird in its frame: a plump body (semi-minor axis 0.42-0.6
     of the half-length), a raised head (radius 0.27-0.38) at the front, a
     pointed beak, a tail wedge at the back (0.3-0.8 long, raised or
-    lowered), a wing ellipse over the back half of the body, an eye."""
+    lowered), a wing ellipse over the back half of the body, an eye.
+    ``head_scale`` multiplies the head's radius (same random draws)."""
     b = rng.uniform(0.48, 0.68)
     body = _wobbly_ellipse(rng, 1.0, b)
-    r = rng.uniform(0.27, 0.38)
+    r = rng.uniform(0.27, 0.38) * head_scale
     head_centre = np.array([rng.uniform(0.80, 0.98),
                             -rng.uniform(0.15, 0.45) * b])
     head = ellipse_polygon(head_centre, r, rng.uniform(0.9, 1.0),

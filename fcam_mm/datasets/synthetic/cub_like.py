@@ -67,7 +67,8 @@ from .shapes import (body_polygons, coverage, dilate, ellipse_polygon,
 from .textures import smooth_noise
 
 __all__ = [
-    'GENERATOR_VERSION', 'PLUMAGE_FAMILIES', 'PLUMAGE_PATTERNS', 'FIELD_MARKS',
+    'GENERATOR_VERSION', 'PLUMAGE_FAMILIES', 'PLUMAGE_GROUPS',
+    'PLUMAGE_PATTERNS', 'FIELD_MARKS',
     'CubLikeKnobs', 'class_names',
     'render_sample', 'summarize', 'PRESET'
 ]
@@ -87,12 +88,24 @@ PLUMAGE_FAMILIES = dict(
     chestnut=((0.0, 12.0), (0.45, 0.70), (0.22, 0.45)),
     grey=(None, (0.0, 0.08), (0.30, 0.85)),
 )
-#: Plumage patterns: what the body tells of the class. Only birds wear
-#: them (backgrounds share the birds' colours, not their feather
-#: patterns), so the body's evidence is bird-specific, and each pattern is
-#: shared by the classes of every field-mark colour. The plumage colour
-#: itself is drawn per image from every family (class-neutral).
+#: What the body tells of the class, one of two kinds (knob
+#: ``plumage_evidence``):
+#:
+#: * ``'colour'``: plumage *groups* of colour families; a class has one
+#:   group, the family of the group a bird wears is drawn per image; the
+#:   groups do not overlap in colour.
+#: * ``'pattern'``: plumage *patterns*, which only birds wear (backgrounds
+#:   share the birds' colours, not their feather patterns); the colour is
+#:   drawn per image from every family.
+#:
+#: Either way each plumage class is shared by the classes of every
+#: field-mark colour.
+PLUMAGE_GROUPS = (('earthy', ('brown', 'buff', 'olive')),
+                  ('cool', ('slate', 'bluegrey')),
+                  ('rufous', ('rufous', 'chestnut')),
+                  ('grey', ('grey', )))
 PLUMAGE_PATTERNS = ('plain', 'streaked', 'barred', 'spotted')
+PLUMAGE_EVIDENCE = ('colour', 'pattern')
 #: Field-mark colours: the class evidence of the head (saturated or
 #: black/white on the muted plumage). Name, hue range (None = any),
 #: saturation range, value range.
@@ -124,7 +137,9 @@ class CubLikeKnobs(KnobsBase):
     border_prob: float = 0.03
     min_visible_fraction: float = 0.75
     upright_prob: float = 0.5
-    num_patterns: int = 4
+    plumage_evidence: str = 'colour'
+    num_plumages: int = 4
+    head_scale: float = 1.0
     min_contrast: float = 45.0
     camouflage_prob: float = 0.15
     perch_prob: float = 0.5
@@ -143,30 +158,41 @@ class CubLikeKnobs(KnobsBase):
         self._check_scalar('border_prob', 0.0, 1.0)
         self._check_scalar('min_visible_fraction', 0.05, 1.0)
         self._check_scalar('upright_prob', 0.0, 1.0)
-        self._check_int('num_patterns', 1, len(PLUMAGE_PATTERNS))
+        if self.plumage_evidence not in PLUMAGE_EVIDENCE:
+            raise ValueError(f'plumage_evidence must be one of '
+                             f'{PLUMAGE_EVIDENCE}, got '
+                             f'{self.plumage_evidence!r}')
+        self._check_int('num_plumages', 1, len(self.plumage_names()))
+        self._check_scalar('head_scale', 0.5, 1.6)
         self._check_scalar('min_contrast', 0.0, 200.0)
         self._check_scalar('camouflage_prob', 0.0, 1.0)
         self._check_scalar('perch_prob', 0.0, 1.0)
         self._check_range('num_branches_range', int, 0, 10)
         self._check_scalar('distractor_prob', 0.0, 1.0)
 
+    def plumage_names(self) -> List[str]:
+        """Names of the plumage classes these knobs can use."""
+        if self.plumage_evidence == 'colour':
+            return [name for name, _ in PLUMAGE_GROUPS]
+        return list(PLUMAGE_PATTERNS)
+
 
 def max_classes(knobs: CubLikeKnobs) -> int:
-    """Plumage patterns × field-mark colours."""
-    return knobs.num_patterns * len(FIELD_MARKS)
+    """Plumage classes × field-mark colours."""
+    return knobs.num_plumages * len(FIELD_MARKS)
 
 
-def class_pattern_mark(label: int, num_patterns: int) -> Tuple[int, int]:
-    """Class ``label`` = plumage pattern ``label % P`` with field-mark
-    colour ``label // P``: every pattern is shared by the classes of every
-    mark colour, every mark colour by the classes of every pattern."""
-    mark, pattern = divmod(int(label), num_patterns)
-    return pattern, mark
+def class_plumage_mark(label: int, num_plumages: int) -> Tuple[int, int]:
+    """Class ``label`` = plumage class ``label % P`` with field-mark colour
+    ``label // P``: every plumage is shared by the classes of every mark
+    colour, every mark colour by the classes of every plumage."""
+    mark, plumage = divmod(int(label), num_plumages)
+    return plumage, mark
 
 
 def class_names(num_classes: int, knobs: Optional[CubLikeKnobs] = None
                 ) -> List[str]:
-    """``'{pattern}_{mark}'`` per label, e.g. ``'barred_red'`` (a barred
+    """``'{plumage}_{mark}'`` per label, e.g. ``'rufous_red'`` (a rufous
     bird with a red field mark on its head)."""
     knobs = knobs or CubLikeKnobs()
     most = max_classes(knobs)
@@ -174,12 +200,13 @@ def class_names(num_classes: int, knobs: Optional[CubLikeKnobs] = None
             or isinstance(num_classes, bool) or not 1 <= num_classes <= most):
         raise ValueError(
             f'num_classes must be an int in [1, {most}] for cub_like with '
-            f'num_patterns={knobs.num_patterns} ({len(FIELD_MARKS)} '
-            f'field-mark colours per plumage pattern); got {num_classes!r}')
+            f'num_plumages={knobs.num_plumages} ({len(FIELD_MARKS)} '
+            f'field-mark colours per plumage); got {num_classes!r}')
+    plumages = knobs.plumage_names()
     names = []
     for label in range(num_classes):
-        pattern, mark = class_pattern_mark(label, knobs.num_patterns)
-        names.append(f'{PLUMAGE_PATTERNS[pattern]}_{FIELD_MARKS[mark][0]}')
+        plumage, mark = class_plumage_mark(label, knobs.num_plumages)
+        names.append(f'{plumages[plumage]}_{FIELD_MARKS[mark][0]}')
     return names
 
 
@@ -288,8 +315,9 @@ def render_sample(seed: int, split: str, index: int, label: int,
     knobs = knobs or CubLikeKnobs()
     if not 0 <= label < max_classes(knobs):
         raise ValueError(f'label must be in [0, {max_classes(knobs)}) for '
-                         f'num_patterns={knobs.num_patterns}, got {label}')
-    pattern, mark = class_pattern_mark(label, knobs.num_patterns)
+                         f'num_plumages={knobs.num_plumages}, got {label}')
+    plumage, mark = class_plumage_mark(label, knobs.num_plumages)
+    by_colour = knobs.plumage_evidence == 'colour'
     rng = image_rng(seed, split, index)
     width = int(rng.integers(knobs.image_width_range[0],
                              knobs.image_width_range[1] + 1))
@@ -297,7 +325,7 @@ def render_sample(seed: int, split: str, index: int, label: int,
     image_area = width * height
 
     # --- the bird's geometry (label-independent)
-    shape = bird_shape(rng)
+    shape = bird_shape(rng, head_scale=knobs.head_scale)
     low, high = knobs.box_area_range
     box_area = float(np.clip(knobs.box_area_median * math.exp(
         knobs.box_area_log_sigma * rng.standard_normal()), low, high))
@@ -373,7 +401,8 @@ def render_sample(seed: int, split: str, index: int, label: int,
     pattern_draws = rng.uniform(size=4)
     ring_width = max(4, round(0.15 * math.sqrt(object_mask.sum())))
     surroundings = local_background_means(image, object_mask, ring_width)
-    families = list(PLUMAGE_FAMILIES)
+    families = (PLUMAGE_GROUPS[plumage][1] if by_colour else
+                list(PLUMAGE_FAMILIES))
     family = families[int(family_draw * len(families)) % len(families)]
     base = _pick_shade(family, shade_draws, surroundings,
                        knobs.min_contrast, camouflaged)
@@ -401,11 +430,11 @@ def render_sample(seed: int, split: str, index: int, label: int,
                         0.9 * _soft(cover([shape.wing]), 0.04 * bird.scale))
     plumage = composite(plumage, _shade(base, 0.7 + 0.2 * tail_dark),
                         _soft(cover([shape.tail]), 0.03 * bird.scale))
-    # the class's plumage pattern on the body, wing and tail (the head
-    # stays plain, as the field mark's background), then fine texture
+    # a pattern class's plumage pattern on the body, wing and tail (the
+    # head stays plain, as the field mark's background), then fine texture
     fx = _frame_coordinates(bird, origin, h, w)[..., 0]
-    pattern_layer = _plumage_pattern(pattern, fx, fy, plumage_noise[..., 0],
-                                     pattern_draws)
+    pattern_layer = None if by_colour else _plumage_pattern(
+        plumage, fx, fy, plumage_noise[..., 0], pattern_draws)
     if pattern_layer is not None:
         outside_head = 1.0 - np.clip(_soft(cover([shape.head]),
                                            0.05 * bird.scale), 0.0, 1.0)
@@ -509,7 +538,7 @@ PRESET = Preset(
     render_sample=render_sample,
     class_names=lambda num_classes, knobs: class_names(num_classes, knobs),
     max_classes=max_classes,
-    description='a bird-like object (plumage pattern x colour of a field mark '
+    description='a bird-like object (plumage x colour of a field mark '
     'on its head = class) '
     'in a natural scene, sized and placed like CUB-200-2011\'s birds',
     summarize=summarize)
