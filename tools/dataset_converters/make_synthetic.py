@@ -1,7 +1,7 @@
 """Generate the embedded synthetic WSOL dataset (wsolevaluation layout).
 
     python tools/dataset_converters/make_synthetic.py data/synthetic \\
-        [--preset parts_hard] [--seed 0] [--num-classes 10] \\
+        [--preset parts_hard] [--seed 0] [--num-classes N] \\
         [--train-per-class 80] [--val-per-class 10] [--test-per-class 30] \\
         [--preview PATH] [--option KNOB=VALUE ...] [--overwrite]
 
@@ -69,8 +69,9 @@ def parse_args(argv=None):
                         f'{DEFAULT_PRESET}); one of ' +
                         ', '.join(preset_names()) + ', see below')
     parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--num-classes', type=int, default=10,
-                        help="1..the preset's maximum (default 10)")
+    parser.add_argument('--num-classes', type=int, default=None,
+                        help="1..the preset's maximum (default: the "
+                        "preset's own, e.g. parts_hard 10, cub_like 12)")
     parser.add_argument('--train-per-class', type=int, default=80)
     parser.add_argument('--val-per-class', type=int, default=10)
     parser.add_argument('--test-per-class', type=int, default=30)

@@ -124,6 +124,8 @@ class Preset:
         max_classes: ``max_classes(knobs) -> int``, the largest
             ``num_classes`` these knobs allow.
         description: one line for the CLI help and the docs.
+        default_num_classes: the number of classes generated when none is
+            asked for.
         summarize: optional ``summarize(list of stats dicts) -> dict`` of
             preset-specific summary entries, added to the generic ones.
     """
@@ -135,6 +137,7 @@ class Preset:
     max_classes: Callable[[Any], int]
     description: str = ''
     summarize: Optional[Callable[[List[dict]], dict]] = None
+    default_num_classes: int = 10
 
     def __post_init__(self):
         if not isinstance(self.name, str) or not _NAME.match(self.name):

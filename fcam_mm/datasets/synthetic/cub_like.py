@@ -139,7 +139,7 @@ class CubLikeKnobs(KnobsBase):
     upright_prob: float = 0.5
     plumage_evidence: str = 'colour'
     num_plumages: int = 4
-    head_scale: float = 1.0
+    head_scale: float = 1.3
     min_contrast: float = 45.0
     camouflage_prob: float = 0.15
     perch_prob: float = 0.5
@@ -541,4 +541,5 @@ PRESET = Preset(
     description='a bird-like object (plumage x colour of a field mark '
     'on its head = class) '
     'in a natural scene, sized and placed like CUB-200-2011\'s birds',
-    summarize=summarize)
+    summarize=summarize,
+    default_num_classes=12)

@@ -217,4 +217,5 @@ PRESET = Preset(
     max_classes=max_classes,
     description='whole objects of 6 kinds x 6 colours in natural scenes: the '
     'stand-in for ImageNet pre-training of the CPU backbone',
-    summarize=summarize)
+    summarize=summarize,
+    default_num_classes=36)

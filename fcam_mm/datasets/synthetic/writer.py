@@ -9,7 +9,7 @@ Arguments that every preset shares
 ----------------------------------
 ``seed`` (0)
     base seed of every per-image generator.
-``num_classes`` (10)
+``num_classes`` (the preset's default: parts_hard 10, cub_like 12)
     1..the preset's ``max_classes(knobs)``; class ``k`` is the preset's
     ``class_names(num_classes, knobs)[k]``.
 ``per_class`` (train=80, val=10, test=30)
@@ -190,7 +190,7 @@ def summarize_stats(all_stats: List[dict]) -> Dict[str, dict]:
 
 def generate_synthetic_dataset(out_dir: str,
                                seed: int = 0,
-                               num_classes: int = 10,
+                               num_classes: Optional[int] = None,
                                per_class: Optional[Dict[str, int]] = None,
                                *,
                                preset: str = DEFAULT_PRESET,
@@ -206,7 +206,8 @@ def generate_synthetic_dataset(out_dir: str,
         seed: base seed; same preset, seed and knobs give byte-identical
             files.
         num_classes: 1..the preset's maximum (30 for ``parts_hard`` with
-            one body family).
+            one body family); ``None``: the preset's
+            ``default_num_classes`` (parts_hard 10, cub_like 12).
         per_class: images per class for each split, e.g.
             ``dict(train=80, val=10, test=30)`` (missing splits get those
             defaults).
@@ -237,6 +238,8 @@ def generate_synthetic_dataset(out_dir: str,
             or seed < 0:
         raise ValueError(f'seed must be a non-negative int, got {seed!r}')
     chosen = get_preset(preset)
+    if num_classes is None:
+        num_classes = chosen.default_num_classes
     counts_per_class = _check_per_class(per_class)
     knob_names = chosen.knob_names()
     unknown = set(knobs) - set(knob_names)
