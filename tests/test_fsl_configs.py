@@ -106,9 +106,11 @@ def test_synthetic_leaf():
                                     'tinyresnet_synthetic.py'))
     assert cfg.model.type == 'FSLSegmenter'
     assert cfg.model.backbone.type == wsol.model.backbone.type
-    # from scratch, one option away from a checkpoint
-    assert cfg.model.backbone.init_cfg == dict(
-        type='Pretrained', checkpoint=None, prefix='backbone.')
+    # the WSOL classifier's start (the shipped ImageNet stand-in), one
+    # option away from another checkpoint
+    assert cfg.model.backbone.init_cfg == wsol.model.backbone.init_cfg
+    assert cfg.model.backbone.init_cfg.prefix == 'backbone.'
+    assert osp.isfile(cfg.model.backbone.init_cfg.checkpoint)
     assert cfg.model.decoder == fcam.model.decoder
     check_trains_on_val_only(cfg, 'mask')
     dataset = cfg.train_dataloader.dataset

@@ -1,7 +1,7 @@
 # The FSL baseline on the embedded synthetic data (CPU): TinyResNet + the
 # F-CAM decoder trained on the validation split's masks, tested on the test
-# split. The backbone is trained from scratch; to start it from a
-# checkpoint (e.g. an ImageNet-analogue TinyResNet classifier):
+# split. The backbone starts from the ImageNet stand-in (fsl_tinyresnet.py),
+# as the WSOL classifier does; another start:
 #   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
 _base_ = [
     '../_base_/models/fsl_tinyresnet.py',

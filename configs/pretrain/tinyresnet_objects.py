@@ -15,6 +15,7 @@ _base_ = [
 data_root = 'data/synthetic_objects/'
 epochs = 30
 model = dict(
+    backbone=dict(init_cfg=None),  # from scratch: this is the pre-training
     head=dict(num_classes=36),
     data_preprocessor={{_base_.data_preprocessor}})
 train_dataloader = dict(dataset=dict(data_root=data_root))

@@ -9,7 +9,7 @@ _base_ = [
 ]
 model = dict(
     data_preprocessor={{_base_.data_preprocessor}},
-    head=dict(num_classes=10))
+    head=dict(num_classes=12))
 # 10x lr on the SPG_A3 convs as well (the schedule has the head's).
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'backbone.SPG_A3': dict(lr_mult=10.0)}))

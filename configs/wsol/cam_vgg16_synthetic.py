@@ -9,7 +9,7 @@ _base_ = [
 ]
 model = dict(
     data_preprocessor={{_base_.data_preprocessor}},
-    head=dict(num_classes=10))
+    head=dict(num_classes=12))
 # 10x lr on conv6 as well (the schedule has the head's).
 optim_wrapper = dict(
     paramwise_cfg=dict(custom_keys={'backbone.conv6': dict(lr_mult=10.0)}))

@@ -5,12 +5,14 @@ model = dict(
     type='FSLSegmenter',
     backbone=dict(
         type='TinyResNet',
-        # checkpoint=None: from scratch (FSLSegmenter.init_weights). One
-        # option starts it from a checkpoint whose backbone keys begin with
-        # 'backbone.' (e.g. a stage-1 classifier of configs/wsol/):
+        # the ImageNet stand-in, as for the WSOL classifier
+        # (tiny_resnet_cam.py); checkpoint=None trains from scratch
+        # (FSLSegmenter.init_weights). Another start, e.g. a stage-1
+        # classifier of configs/wsol/:
         #   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
         # (for a backbone-only state dict add model.backbone.init_cfg.prefix=)
-        init_cfg=dict(type='Pretrained', checkpoint=None,
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='{{ fileDirname }}/../../../checkpoints/tinyresnet_objects-5978e6bc.pth',
                       prefix='backbone.')),
     decoder=dict(
         type='FCAMUNetDecoder',
