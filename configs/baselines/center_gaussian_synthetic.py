@@ -10,13 +10,14 @@ _base_ = [
 
 # sigma (a fraction of the image side) selected by MaxBoxAcc on the val
 # split of the default synthetic data (make_synthetic.py data/synthetic:
-# preset parts_hard, seed 0, 10 classes) by
+# preset cub_like 1.0, seed 0, 12 classes; val MaxBoxAcc 46.67, V2 50.00,
+# PxAP 64.70) by
 #   python tools/analysis_tools/center_gaussian_sigma.py \
 #       configs/baselines/center_gaussian_synthetic.py
 # Re-run it (and update this value) whenever the data is regenerated.
 model = dict(
     type='CenterGaussianLocalizer',
-    sigma=0.25,
+    sigma=0.2,
     data_preprocessor={{_base_.data_preprocessor}})
 
 # Nothing to train; the test and val loops stay.

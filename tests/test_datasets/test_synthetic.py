@@ -30,6 +30,13 @@ from fcam_mm.datasets.synthetic import (MAX_CLASSES, SPLITS, KnobsBase,
 from fcam_mm.datasets.synthetic import presets as presets_module
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def generate_parts_hard(*args, **kwargs):
+    """The writer with this file's preset: these tests are parts_hard's
+    (the default preset is cub_like, tests/test_datasets/
+    test_synthetic_cub_like.py)."""
+    return generate_synthetic_dataset(*args, preset='parts_hard', **kwargs)
 CLI = osp.join(REPO, 'tools', 'dataset_converters', 'make_synthetic.py')
 TINY = dict(train=2, val=1, test=1)
 
@@ -55,7 +62,7 @@ def read_lines(path):
 def small_dataset(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('synthetic'))
     per_class = dict(train=3, val=2, test=2)
-    summary = generate_synthetic_dataset(root, seed=1, num_classes=4,
+    summary = generate_parts_hard(root, seed=1, num_classes=4,
                                          per_class=per_class)
     return root, per_class, summary
 
@@ -63,14 +70,14 @@ def small_dataset(tmp_path_factory):
 def test_same_seed_same_bytes_and_stable_subsets(tmp_path):
     first, second, bigger, other_seed = (str(tmp_path / name) for name in
                                          ('a', 'b', 'c', 'd'))
-    generate_synthetic_dataset(first, seed=5, num_classes=3, per_class=TINY)
-    generate_synthetic_dataset(second, seed=5, num_classes=3, per_class=TINY)
+    generate_parts_hard(first, seed=5, num_classes=3, per_class=TINY)
+    generate_parts_hard(second, seed=5, num_classes=3, per_class=TINY)
     a, b = tree_hashes(first), tree_hashes(second)
     assert len(a) == 3 * 4 * 3 + 5 * 3 + 2  # 3 files/image, 5/split, 2 more
     assert a == b
 
     # a subset is stable: more images per class keep the first ones as is
-    generate_synthetic_dataset(bigger, seed=5, num_classes=3,
+    generate_parts_hard(bigger, seed=5, num_classes=3,
                                per_class=dict(train=3, val=1, test=1))
     c = tree_hashes(bigger)
     for path, digest in a.items():
@@ -78,7 +85,7 @@ def test_same_seed_same_bytes_and_stable_subsets(tmp_path):
             assert c[path] == digest, path
     assert set(a) < set(c)
 
-    generate_synthetic_dataset(other_seed, seed=6, num_classes=3,
+    generate_parts_hard(other_seed, seed=6, num_classes=3,
                                per_class=TINY)
     d = tree_hashes(other_seed)
     assert set(d) == set(a)
@@ -317,17 +324,17 @@ def test_class_definitions_are_distinct():
 ])
 def test_bad_arguments_raise_clear_errors(tmp_path, kwargs, error):
     with pytest.raises(error):
-        generate_synthetic_dataset(str(tmp_path), **kwargs)
+        generate_parts_hard(str(tmp_path), **kwargs)
     assert not os.listdir(tmp_path)  # nothing written before the check
 
 
 def test_existing_output_needs_overwrite(tmp_path):
     root = str(tmp_path)
     small = dict(train=1, val=1, test=1)
-    generate_synthetic_dataset(root, num_classes=2, per_class=small)
+    generate_parts_hard(root, num_classes=2, per_class=small)
     with pytest.raises(FileExistsError, match='overwrite'):
-        generate_synthetic_dataset(root, num_classes=2, per_class=small)
-    summary = generate_synthetic_dataset(root, seed=1, num_classes=1,
+        generate_parts_hard(root, num_classes=2, per_class=small)
+    summary = generate_parts_hard(root, seed=1, num_classes=1,
                                          per_class=small, overwrite=True)
     assert summary['counts'] == small
     # no stale files of the previous generation survive
@@ -344,7 +351,8 @@ def test_preview_and_cli(tmp_path, small_dataset):
     # the CLI from the repository root, package not installed
     out = str(tmp_path / 'cli')
     result = subprocess.run(
-        [sys.executable, CLI, out, '--seed', '2', '--num-classes', '2',
+        [sys.executable, CLI, out, '--preset', 'parts_hard', '--seed', '2',
+         '--num-classes', '2',
          '--train-per-class', '1', '--val-per-class', '1',
          '--test-per-class', '1', '--preview', str(tmp_path / 'p.png'),
          '--option', 'decoy_prob=0', 'object_area_range=(0.1,0.3)'],
@@ -565,7 +573,7 @@ def test_a_knob_of_another_preset_is_refused(tmp_path, disc_preset):
         message
     assert "its knobs are ['size', 'radius_range']" in message
     with pytest.raises(TypeError) as info:
-        generate_synthetic_dataset(str(tmp_path), radius_range=(3, 5))
+        generate_parts_hard(str(tmp_path), radius_range=(3, 5))
     message = str(info.value)
     assert "unknown knob(s) ['radius_range'] for preset 'parts_hard'" in \
         message

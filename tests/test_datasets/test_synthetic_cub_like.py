@@ -125,9 +125,9 @@ def test_bad_knobs_are_named(knobs, name):
 
 def test_writer_and_readback(tmp_path):
     root = str(tmp_path / 'cub')
+    # cub_like is the default preset
     summary = generate_synthetic_dataset(
-        root, seed=1, num_classes=6, per_class=dict(train=1, val=1, test=1),
-        preset='cub_like')
+        root, seed=1, num_classes=6, per_class=dict(train=1, val=1, test=1))
     assert summary['preset'] == 'cub_like'
     for key in ('box_area_fraction', 'edge_ratio', 'camouflaged_fraction'):
         assert key in summary

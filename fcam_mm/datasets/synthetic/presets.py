@@ -27,7 +27,7 @@ PRESETS: Dict[str, Preset] = {}
 
 #: What ``generate_synthetic_dataset`` and make_synthetic.py use when no
 #: preset is named.
-DEFAULT_PRESET = 'parts_hard'
+DEFAULT_PRESET = 'cub_like'
 
 
 def register_preset(preset: Preset) -> Preset:
