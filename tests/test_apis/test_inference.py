@@ -151,11 +151,14 @@ def test_unreadable_files_are_named(checkpoint, tmp_path):
 def test_mismatched_checkpoint_names_the_keys(checkpoint, tmp_path):
     path, _ = checkpoint
     # Wrong number of classes: the head's shapes differ.
+    classes = Config.fromfile(CONFIG).model.head.num_classes
+    assert classes != 3
     with pytest.raises(CheckpointMismatchError,
                        match=r'does not match the model of .*tinyresnet_'
                        r'synthetic.py: 2 shape mismatches: head\.fc\.bias '
-                       r'\(checkpoint \(3,\), model \(10,\)\); head\.fc\.'
-                       r'weight \(checkpoint \(3, 128\), model \(10, 128\)\)'):
+                       rf'\(checkpoint \(3,\), model \({classes},\)\); '
+                       r'head\.fc\.weight \(checkpoint \(3, 128\), model '
+                       rf'\({classes}, 128\)\)'):
         init_localizer(CONFIG, path)
     # A stage-1 checkpoint in the F-CAM config: only the decoder is missing.
     stage1 = init_localizer(STAGE1_CONFIG,

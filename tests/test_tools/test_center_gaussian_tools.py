@@ -5,6 +5,7 @@ import os.path as osp
 import pickle
 
 import pytest
+from mmengine.config import Config
 
 from .tool_helpers import REPO, load_tool
 
@@ -41,7 +42,7 @@ def test_tools_test_without_checkpoint(data_root, tmp_path):
     with open(out, 'rb') as f:
         predictions = pickle.load(f)
     assert len(predictions) == 9  # 3 classes x 3 test images
-    sigma = 0.25  # the config's
+    sigma = Config.fromfile(CONFIG).model.sigma
     for p in predictions:
         assert 'pred_score' not in p
         height, width = p['img_shape']

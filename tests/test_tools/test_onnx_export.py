@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mmengine.config import Config
 
 from fcam_mm.apis import init_localizer
 from fcam_mm.apis.onnx_export import (UnsupportedExportError,
@@ -62,7 +63,8 @@ def test_fcam_export_matches_pytorch(tmp_path, capsys):
     inputs = torch.randn(3, 3, 128, 128, generator=torch.Generator()
                          .manual_seed(1))
     scores, cam, fcam = session.run(None, {'inputs': inputs.numpy()})
-    assert scores.shape == (3, 10) and fcam.shape == (3, 128, 128)
+    classes = Config.fromfile(FCAM).model.head.num_classes
+    assert scores.shape == (3, classes) and fcam.shape == (3, 128, 128)
     assert cam.shape == (3, 16, 16)  # TinyResNet: output stride 8
     np.testing.assert_allclose(scores.sum(axis=1), 1.0, atol=1e-5)
     assert max(compare_with_onnxruntime(model, out, inputs).values()) < 1e-4
