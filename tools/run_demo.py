@@ -43,6 +43,39 @@ def schedule_options(stage1_epochs=None, stage2_epochs=None):
     ]
 
 
+def benchmark_header():
+    """The README.txt lines that name the embedded benchmark: the default
+    preset, its generator version, seed 0 and its default class and split
+    sizes (``make_synthetic.py`` with no option writes them)."""
+    from fcam_mm.datasets.synthetic import (DEFAULT_PER_CLASS, DEFAULT_PRESET,
+                                            get_preset)
+    preset = get_preset(DEFAULT_PRESET)
+    return [
+        f'generator: fcam_mm.datasets.synthetic version {preset.version}',
+        f'preset: {preset.name}', 'seed: 0',
+        f'num_classes: {preset.default_num_classes}',
+        'images per class: ' + ', '.join(
+            f'{split}={count}' for split, count in DEFAULT_PER_CLASS.items())
+    ]
+
+
+def stale_data_reason(data_root):
+    """Why ``data_root`` does not hold the benchmark the demo's config is
+    made for (``None`` when it does): no README.txt (absent or interrupted:
+    make_synthetic writes it last), or a README.txt naming another preset,
+    version, seed or size, e.g. the data of an earlier release."""
+    readme = osp.join(data_root, 'README.txt')
+    if not osp.isfile(readme):
+        return f'{readme} is missing'
+    with open(readme) as f:
+        lines = set(f.read().splitlines())
+    missing = [line for line in benchmark_header() if line not in lines]
+    if missing:
+        return (f'{readme} is not the benchmark\'s: it lacks '
+                + '; '.join(repr(line) for line in missing))
+    return None
+
+
 def format_table(rows):
     """``rows``: (method, metrics, prefix of its localization metrics)."""
     header = '| method | ' + ' | '.join(name for name, _ in COLUMNS) + ' |'
@@ -69,10 +102,10 @@ def main(argv=None):
     from fcam_mm.engine.best_checkpoint import best_checkpoint
     start = time.time()
 
-    # make_synthetic writes README.txt last: without it the data is missing
-    # or a previous generation was interrupted.
-    if not osp.isfile(osp.join(args.data_root, 'README.txt')):
-        print(f'[demo] generating the synthetic dataset in {args.data_root}')
+    stale = stale_data_reason(args.data_root)
+    if stale is not None:
+        print(f'[demo] generating the synthetic dataset in {args.data_root} '
+              f'({stale})')
         load_tool('tools/dataset_converters/make_synthetic.py').main(
             [args.data_root, '--overwrite'])
 
