@@ -9,6 +9,7 @@ import torch
 from .tool_helpers import REPO, load_tool, options
 
 CONFIG = osp.join(REPO, 'configs', 'fcam', 'tinyresnet_synthetic.py')
+STAGE2 = osp.join(REPO, 'configs', 'fcam', 'tinyresnet_synthetic_stage2.py')
 
 
 def two_stage_options(data_root, stage1, stage2, *extra):
@@ -78,3 +79,15 @@ def test_two_stages_switch_freeze_and_resume(data_root, tmp_path):
     size_loss = runner.model.size_loss
     # t of the last epoch (index 4) is 1.01^(4 - switch epoch 2).
     assert size_loss.t == 1.01**2
+
+    # The stage-2-only config tests an F-CAM checkpoint like the two-stage
+    # one (its stage hook wants stage1_checkpoint for training only).
+    test = load_tool('test.py')
+    checkpoint = osp.join(work_dir, 'epoch_5.pth')
+    metrics = [
+        test.main([config, checkpoint, '--work-dir', str(tmp_path / name)] +
+                  options(data_root))
+        for name, config in (('both', CONFIG), ('stage2', STAGE2))
+    ]
+    assert metrics[0] == metrics[1]
+    assert 'fcam/MaxBoxAcc' in metrics[1]

@@ -55,9 +55,6 @@ class FCAMStageHook(Hook):
                  stage2_key: str = 'fcam/MaxBoxAcc'):
         if switch_epoch < 0:
             raise ValueError(f'switch_epoch must be >= 0, got {switch_epoch}')
-        if switch_epoch == 0 and stage1_checkpoint is None:
-            raise ValueError('switch_epoch=0 (stage 2 only) needs '
-                             'stage1_checkpoint: the classifier to freeze')
         if stage2_lr <= 0:
             raise ValueError(f'stage2_lr must be positive, got {stage2_lr}')
         self.switch_epoch = switch_epoch
@@ -67,6 +64,13 @@ class FCAMStageHook(Hook):
         self.stage2_key = stage2_key
 
     def before_train(self, runner) -> None:
+        # Checked here, not in __init__: tools/test.py builds the same hooks
+        # from a *_stage2.py config, and testing needs no stage-1 weights.
+        if self.switch_epoch == 0 and self.stage1_checkpoint is None:
+            raise ValueError('switch_epoch=0 (stage 2 only) needs '
+                             'stage1_checkpoint: the classifier to freeze '
+                             '(--cfg-options custom_hooks.0.stage1_checkpoint'
+                             '=STAGE1.pth)')
         model = unwrap(runner.model)
         if not hasattr(model, 'set_stage'):
             raise TypeError(f'FCAMStageHook needs a model with set_stage(), '
