@@ -143,3 +143,33 @@ def test_too_large_an_evaluation_size_is_an_error():
     groups = np.broadcast_to(np.uint8(0), (4097, 4096))
     with pytest.raises(ValueError, match='16781312 pixels'):
         binner.grouped_histograms(scores, groups, 1)
+
+
+def test_pxap_of_a_binary_map_is_its_one_point_and_the_base_rate():
+    """A map with two values has one point of the PR curve between the
+    empty and the full prediction: at every tau in (0, 1] it predicts its
+    high region (precision p, recall r), at tau = 0 everything (precision
+    g = the object's share of the pixels, recall 1). The protocol's sum
+    then gives PxAP = p * r + g * (1 - r): a near-binary map gets no credit
+    for ranking inside either region."""
+    h, w = 40, 50
+    mask = np.zeros((h, w), np.uint8)
+    mask[10:30, 10:30] = 1                       # 400 object pixels
+    high = np.zeros((h, w), np.float32)
+    high[15:35, 15:40] = 1                       # 500 predicted pixels
+    tp = 15 * 15                                 # rows 15-29, cols 15-29
+    p, r, g = tp / 500, tp / 400, 400 / (h * w)
+    metric = PixelLocalizationMetric(eval_size=(h, w))
+    metric.process(None, [dict(cam=torch.from_numpy(high), gt_mask=mask,
+                               ori_shape=(h, w))])
+    out = metric.evaluate(1)
+    assert out['pxap/PxAP'] == pytest.approx(100 * (p * r + g * (1 - r)))
+    # The same region with its object pixels ranked first scores the
+    # area of the two-step curve instead: precision 1 up to recall r.
+    ranked = high.copy()
+    ranked[15:30, 15:30] = 2                     # min-max: 1, the rest 0.5
+    metric = PixelLocalizationMetric(eval_size=(h, w))
+    metric.process(None, [dict(cam=torch.from_numpy(ranked), gt_mask=mask,
+                               ori_shape=(h, w))])
+    assert metric.evaluate(1)['pxap/PxAP'] == pytest.approx(
+        100 * (1.0 * r + g * (1 - r)))
