@@ -7,7 +7,8 @@ _base_ = ['./tinyresnet_synthetic.py']
 data_root = 'data/synthetic_parts_hard/'
 model = dict(
     backbone=dict(init_cfg=None),
-    head=dict(num_classes=10))
+    head=dict(num_classes=10),
+    seed_cfg=dict(n_neg=0.1))
 train_dataloader = dict(dataset=dict(data_root=data_root))
 val_dataloader = dict(dataset=dict(data_root=data_root))
 test_dataloader = dict(dataset=dict(data_root=data_root))
