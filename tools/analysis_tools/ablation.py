@@ -2,7 +2,8 @@
 classifier: CAM, +SR, +SR+ASC, +SR+CRF, +SR+CRF+ASC.
 
 ``python tools/analysis_tools/ablation.py STAGE1_CKPT [--data-root
-data/synthetic] [--work-dir work_dirs/ablation] [--stage2-epochs N]``
+data/synthetic] [--work-dir work_dirs/ablation] [--stage2-epochs N]
+[--cfg-options KEY=VALUE ...]``
 
 Each row trains stage 2 alone from ``STAGE1_CKPT`` with
 ``configs/fcam/ablation/*`` (a config per row), selects its checkpoint on the
@@ -30,6 +31,10 @@ def main(argv=None):
     parser.add_argument('--data-root', default='data/synthetic')
     parser.add_argument('--work-dir', default='work_dirs/ablation')
     parser.add_argument('--stage2-epochs', type=int, default=None)
+    parser.add_argument('--cfg-options', nargs='+', default=[],
+                        metavar='KEY=VALUE',
+                        help='passed to every row\'s training and test, '
+                        'e.g. model.seed_cfg.n_neg=0.1')
     args = parser.parse_args(argv)
     sys.path.insert(0, REPO)
     train, test = load_tool('tools/train.py'), load_tool('tools/test.py')
@@ -42,6 +47,7 @@ def main(argv=None):
     ]
     if args.stage2_epochs is not None:
         options.append(f'train_cfg.max_epochs={args.stage2_epochs}')
+    options += args.cfg_options
 
     results = []
     for label, name in ROWS:
