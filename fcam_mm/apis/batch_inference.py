@@ -4,7 +4,6 @@ file of predictions (classes, scores, box, mask as COCO RLE).
 What ``tools/infer.py`` runs; the per-image work is
 :func:`fcam_mm.apis.inference_localizer`'s.
 """
-import glob
 import logging
 import json
 import os
@@ -20,40 +19,9 @@ from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 from pycocotools import mask as mask_utils
 
-from .inference import (ImageLoadError, LocalizerPipeline,
-                        predictions_to_results)
-
-
-def find_images(source: str, recursive: bool = False
-                ) -> Tuple[List[str], bool]:
-    """The files ``source`` names, sorted, and whether it was a listing.
-
-    A folder gives every (non-hidden) file in it — in sub-folders too with
-    ``recursive`` — and a glob pattern every file it matches; such listings
-    may hold non-images, which the caller skips and counts. A single file is
-    taken as it is (an unreadable one is an error).
-    """
-    if osp.isdir(source):
-        if recursive:
-            files = [osp.join(root, name)
-                     for root, dirs, names in os.walk(source)
-                     for name in names if not name.startswith('.')]
-        else:
-            files = [osp.join(source, name) for name in os.listdir(source)
-                     if not name.startswith('.')
-                     and osp.isfile(osp.join(source, name))]
-        if not files:
-            raise FileNotFoundError(f'{source}: the folder has no files')
-        return sorted(files), True
-    if osp.isfile(source):
-        return [source], False
-    if glob.has_magic(source):
-        files = sorted(p for p in glob.glob(source, recursive=recursive)
-                       if osp.isfile(p))
-        if not files:
-            raise FileNotFoundError(f'{source}: the pattern matches no file')
-        return files, True
-    raise FileNotFoundError(f'{source}: no such image, folder or glob match')
+from fcam_mm.datasets.image_inputs import (ImageLoadError,
+                                         LocalizerPipeline, find_images)
+from .inference import predictions_to_results
 
 
 def encode_mask(mask: np.ndarray) -> dict:

@@ -8,26 +8,22 @@ import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import Compose, pseudo_collate
+from mmengine.dataset import pseudo_collate
 from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 
+from fcam_mm.datasets.image_inputs import (  # noqa: F401 (re-exported)
+    ImageLoadError, ImageType, LocalizerPipeline)
 from fcam_mm.evaluation.functional.wsol_protocol import (
     largest_box_at_threshold, prepare_scoremap)
-from fcam_mm.registry import MODELS, TRANSFORMS
+from fcam_mm.registry import MODELS
 from fcam_mm.utils import register_all_modules
 from fcam_mm.utils.checkpoint import strip_wrapper_prefix
 from .model_zoo import ModelZooEntry, get_model, looks_like_path, weights_of
-
-ImageType = Union[str, np.ndarray]
 
 
 class CheckpointMismatchError(ValueError):
     """A checkpoint whose keys or shapes are not those of the config's
     model."""
-
-
-class ImageLoadError(ValueError):
-    """A file that is not a readable image, or an array that is not one."""
 
 
 def resolve_config(config: Union[str, Config]
@@ -161,65 +157,11 @@ def init_localizer(config: Union[str, Config],
     return model.to(device).eval()
 
 
-def _test_pipeline(cfg: Config) -> list:
-    """The config's test pipeline without ground-truth loading."""
-    steps = [copy.deepcopy(t) for t in cfg.test_dataloader.dataset.pipeline
-             if t['type'] != 'LoadWSOLAnnotations']
-    if not steps or steps[0]['type'] != 'LoadImageFromFile':
-        raise ValueError('the test pipeline must start with '
-                         'LoadImageFromFile, got '
-                         f'{[t["type"] for t in steps]}')
-    return steps
-
-
 def map_at_image_size(score_map: torch.Tensor, height: int,
                       width: int) -> np.ndarray:
     """Bicubic resize to the image and per-image min-max normalisation, as
     the evaluation protocol sees the map (its checks included)."""
     return prepare_scoremap(score_map, (height, width))[0]
-
-
-def image_item(image: ImageType, loader) -> dict:
-    """The pipeline's input for a path (read by the config's
-    ``LoadImageFromFile``) or a BGR uint8 array; :class:`ImageLoadError`
-    names what is wrong."""
-    if isinstance(image, str):
-        if not osp.isfile(image):
-            raise ImageLoadError(f'{image}: no such file')
-        try:
-            item = loader(dict(img_path=image))
-        except Exception as e:  # mmcv asserts or raises per decoder
-            raise ImageLoadError(f'{image}: not a readable image ({e})') \
-                from e
-        if item is None or item.get('img') is None:
-            raise ImageLoadError(f'{image}: not a readable image')
-        return item
-    if not isinstance(image, np.ndarray):
-        raise ImageLoadError('an image must be a path or an HxWx3 uint8 '
-                             f'array, got {type(image).__name__}')
-    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-        raise ImageLoadError('an array image must be HxWx3 uint8 (BGR), got '
-                             f'{image.shape} {image.dtype}')
-    if min(image.shape[:2]) < 1:
-        raise ImageLoadError(f'an array image is empty: {image.shape}')
-    return dict(img=image, img_path='<array>', img_shape=image.shape[:2],
-                ori_shape=image.shape[:2])
-
-
-class LocalizerPipeline:
-    """The config's test pipeline split into image loading and the rest, so
-    that callers can load (and skip unreadable files) before batching."""
-
-    def __init__(self, cfg: Config):
-        steps = _test_pipeline(cfg)
-        self.loader = TRANSFORMS.build(steps[0])
-        self.transforms = Compose(steps[1:])
-
-    def load(self, image: ImageType) -> dict:
-        return image_item(image, self.loader)
-
-    def __call__(self, item: dict) -> dict:
-        return self.transforms(item)
 
 
 def predictions_to_results(samples, classes=None, topk: int = 5,

@@ -12,6 +12,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
+from fcam_mm.datasets.image_inputs import LocalizerPipeline, find_images
 from fcam_mm.registry import DATASETS, METRICS
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff',
@@ -32,10 +33,9 @@ def build_split(cfg: Config, split: str = 'test'):
 
 def expand_image_paths(paths: Sequence[str]) -> List[str]:
     """Image files: a file is taken as it is; a folder (recursively) or a
-    glob is listed by :func:`fcam_mm.apis.batch_inference.find_images` (the
+    glob is listed by :func:`fcam_mm.datasets.image_inputs.find_images` (the
     lister of ``tools/infer.py``) and its files without an image extension
     are skipped — and counted in the log."""
-    from fcam_mm.apis.batch_inference import find_images
     files = []
     for path in paths:
         found, listing = find_images(path, recursive=True)
@@ -88,7 +88,6 @@ def predict_images(model, paths: Sequence[str],
     """Predicted data samples of plain image files (no ground truth: the
     maps are those of the predicted class), with the config's test
     pipeline minus the annotation loading."""
-    from fcam_mm.apis.inference import LocalizerPipeline
     pipeline = LocalizerPipeline(model.cfg)
     return predict_items(model, (pipeline(pipeline.load(p)) for p in paths),
                          batch_size)

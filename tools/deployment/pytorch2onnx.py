@@ -20,7 +20,7 @@ from mmengine.config import DictAction
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(
     __file__)))))
 from fcam_mm.apis import init_localizer  # noqa: E402
-from fcam_mm.apis.inference import LocalizerPipeline  # noqa: E402
+from fcam_mm.datasets.image_inputs import LocalizerPipeline  # noqa: E402
 from fcam_mm.apis.onnx_export import (compare_with_onnxruntime,  # noqa: E402
                                       export_onnx, network_input_size)
 
