@@ -1,16 +1,8 @@
-# F-CAM on the CPU backbone: TinyResNet classifier + CAM + U-Net decoder.
+# F-CAM on the CPU backbone: the TinyResNet classifier of
+# tiny_resnet_cam.py (objects-pretrained, plain CAM) + the U-Net decoder.
+_base_ = ['./tiny_resnet_cam.py']
 model = dict(
     type='FCAMLocalizer',
-    # the ImageNet stand-in: a TinyResNet pre-trained on whole synthetic
-    # objects (configs/pretrain/tinyresnet_objects.py), shipped with the
-    # package, as the real configs load torchvision://
-    backbone=dict(
-        type='TinyResNet',
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='{{ fileDirname }}/../../../checkpoints/tinyresnet_objects-5978e6bc.pth',
-                      prefix='backbone.')),
-    head=dict(type='GAPClsHead', num_classes=12, in_channels=128),
-    cam=dict(type='CAM'),
     decoder=dict(
         type='FCAMUNetDecoder',
         in_channels=(16, 32, 64, 128),

@@ -60,10 +60,10 @@ from .birds import MARKING_DRAWS, MARKINGS, bird_shape, marking_polygons, \
     place_bird
 from .colours import (composite, hsv_to_rgb255, local_background_means,
                       paint)
-from .scenery import (BACKGROUND_KINDS, branch_polygons, illumination_field,
-                      natural_background)
+from .scenery import (BACKGROUND_KINDS, branch_polygons, natural_background,
+                      photographed)
 from .shapes import (body_polygons, coverage, dilate, ellipse_polygon,
-                     place_away_from)
+                     ignore_band_and_box, place_away_from)
 from .textures import smooth_noise
 
 __all__ = [
@@ -462,17 +462,11 @@ def render_sample(seed: int, split: str, index: int, label: int,
     plumage = composite(plumage, np.full(3, 15.0, np.float32), cover([eye]))
     image[window] = composite(image[window], plumage, object_alpha[window])
 
-    image = image * illumination_field(rng, height, width)
-    grain = rng.uniform(0.5, 3.0) * rng.standard_normal(
-        (height, width, 3)).astype(np.float32)
-    image = np.clip(np.round(image + grain), 0, 255).astype(np.uint8)
+    image = photographed(image, rng)
 
     # --- annotations
-    ignore_mask = ((object_alpha > 0) | dilate(object_mask, 1).astype(bool)
-                   ) & ~object_mask
+    ignore_mask, box = ignore_band_and_box(object_mask, object_alpha)
     part_mask = (part_alpha >= 0.5) & object_mask
-    ys, xs = np.nonzero(object_mask)
-    box = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
 
     # --- statistics, measured on the final pixels (before JPEG)
     pixels = image.astype(np.float32)

@@ -27,8 +27,9 @@ import numpy as np
 from .base import KnobsBase, Preset, distribution, image_rng
 from .birds import bird_shape
 from .colours import composite, hsv_to_rgb255, paint
-from .scenery import branch_polygons, illumination_field, natural_background
-from .shapes import blob_polygon, coverage, dilate, ellipse_polygon, rotate
+from .scenery import branch_polygons, natural_background, photographed
+from .shapes import (blob_polygon, coverage, ellipse_polygon,
+                     ignore_band_and_box, rotate)
 from .textures import smooth_noise
 
 __all__ = ['GENERATOR_VERSION', 'KINDS', 'COLOURS', 'ObjectsKnobs',
@@ -184,15 +185,9 @@ def render_sample(seed: int, split: str, index: int, label: int,
                                 w, h)
         layer = composite(layer, np.full(3, 25.0, np.float32), detail_alpha)
     image[window] = composite(image[window], layer, object_alpha[window])
-    image = image * illumination_field(rng, height, width)
-    grain = rng.uniform(0.5, 3.0) * rng.standard_normal(
-        (height, width, 3)).astype(np.float32)
-    image = np.clip(np.round(image + grain), 0, 255).astype(np.uint8)
+    image = photographed(image, rng)
 
-    ignore_mask = ((object_alpha > 0) | dilate(object_mask, 1).astype(bool)
-                   ) & ~object_mask
-    ys, xs = np.nonzero(object_mask)
-    box = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+    ignore_mask, box = ignore_band_and_box(object_mask, object_alpha)
     stats = dict(
         box_area_fraction=float((box[2] - box[0] + 1) * (box[3] - box[1] +
                                                          1)) / (width * height),

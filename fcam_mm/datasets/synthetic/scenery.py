@@ -198,3 +198,14 @@ def illumination_field(rng, height, width) -> np.ndarray:
     field += rng.uniform(0.0, 0.05) * smooth_noise(
         rng, height, width, rng.uniform(60.0, 150.0), 1)[..., 0]
     return field[..., None].astype(np.float32)
+
+
+def photographed(image, rng) -> np.ndarray:
+    """A composed float scene as a photograph: lit by
+    :func:`illumination_field`, with Gaussian sensor grain (σ 0.5–3 grey
+    levels), rounded to uint8."""
+    height, width = image.shape[:2]
+    image = image * illumination_field(rng, height, width)
+    grain = rng.uniform(0.5, 3.0) * rng.standard_normal(
+        (height, width, 3)).astype(np.float32)
+    return np.clip(np.round(image + grain), 0, 255).astype(np.uint8)

@@ -226,6 +226,17 @@ def dilate(mask, radius):
     return cv2.dilate(mask.astype(np.uint8), kernel)
 
 
+def ignore_band_and_box(object_mask, object_alpha):
+    """The annotations of an object drawn with a soft edge: the ignore
+    band (pixels of partial coverage or next to the mask, outside it) and
+    the inclusive box of the mask."""
+    ignore_mask = ((object_alpha > 0) | dilate(object_mask, 1).astype(bool)
+                   ) & ~object_mask
+    ys, xs = np.nonzero(object_mask)
+    box = (int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()))
+    return ignore_mask, box
+
+
 def fade_from(region, width) -> np.ndarray:
     """1 on ``region``, falling linearly to 0 at ``width`` pixels from it
     (Euclidean distance), float32."""
