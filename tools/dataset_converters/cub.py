@@ -35,6 +35,9 @@ from collections import defaultdict
 import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, REPO)
+from fcam_mm.datasets.file_writing import imwrite, write_lines  # noqa: E402
+
 SPLITS = ('train', 'val', 'test')
 
 
@@ -137,12 +140,6 @@ def split_ids(is_train, labels, val_ids=None, per_class=5, seed=0):
                 test=test)
 
 
-def write_lines(path, lines):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write(''.join(f'{line}\n' for line in lines))
-
-
 def convert(root, out_dir=None, val_metadata=None, val_per_class=5, seed=0,
             segmentations=None):
     out_dir = out_dir or root
@@ -221,7 +218,7 @@ def binarise(source, target, shape):
         raise CUBFormatError(f'{source}: {grey.shape[1]}x{grey.shape[0]}, '
                              f'but its image is {shape[1]}x{shape[0]}')
     os.makedirs(osp.dirname(target), exist_ok=True)
-    cv2.imwrite(target, np.where(grey >= 128, 255, 0).astype(np.uint8))
+    imwrite(target, np.where(grey >= 128, 255, 0).astype(np.uint8))
 
 
 def main(argv=None):
@@ -242,5 +239,4 @@ def main(argv=None):
 
 
 if __name__ == '__main__':
-    sys.path.insert(0, REPO)
     main()

@@ -10,7 +10,7 @@ import os.path as osp
 import cv2
 import numpy as np
 
-from .writer import imwrite
+from ..file_writing import imwrite
 
 __all__ = ['make_preview']
 

@@ -66,6 +66,7 @@ from typing import Dict, List, Optional
 import cv2
 import numpy as np
 
+from ..file_writing import imwrite, write_lines
 from .base import SPLITS, Preset, distribution
 from .presets import DEFAULT_PRESET, get_preset
 
@@ -133,18 +134,6 @@ def _prepare_out_dir(out_dir, overwrite):
         else:
             os.remove(path)
     os.makedirs(out_dir, exist_ok=True)
-
-
-def _write_lines(path, lines):
-    os.makedirs(osp.dirname(path), exist_ok=True)
-    with open(path, 'w', encoding='utf-8', newline='\n') as f:
-        f.write(''.join(line + '\n' for line in lines))
-
-
-def imwrite(path, array, params=()):
-    """cv2.imwrite that raises instead of returning False."""
-    if not cv2.imwrite(path, array, list(params)):
-        raise OSError(f'cv2.imwrite could not write {path}')
 
 
 def _literal(value):
@@ -293,12 +282,12 @@ def generate_synthetic_dataset(out_dir: str,
             heights.append(height)
             all_stats.append(sample['stats'])
         folder = osp.join(out_dir, 'metadata', split)
-        _write_lines(osp.join(folder, 'image_ids.txt'), ids)
-        _write_lines(osp.join(folder, 'class_labels.txt'), labels)
-        _write_lines(osp.join(folder, 'image_sizes.txt'), sizes)
-        _write_lines(osp.join(folder, 'localization.txt'), boxes)
-        _write_lines(osp.join(folder, 'localization_mask.txt'), masks)
-    _write_lines(osp.join(out_dir, 'metadata', 'class_names.txt'), names)
+        write_lines(osp.join(folder, 'image_ids.txt'), ids)
+        write_lines(osp.join(folder, 'class_labels.txt'), labels)
+        write_lines(osp.join(folder, 'image_sizes.txt'), sizes)
+        write_lines(osp.join(folder, 'localization.txt'), boxes)
+        write_lines(osp.join(folder, 'localization_mask.txt'), masks)
+    write_lines(osp.join(out_dir, 'metadata', 'class_names.txt'), names)
 
     knob_lines = [f'  {name} = {_literal(value)}'
                   for name, value in asdict(knob_values).items()]
@@ -321,7 +310,7 @@ def generate_synthetic_dataset(out_dir: str,
         '(wsolevaluation format; localization.txt = boxes, '
         'localization_mask.txt = masks); see docs/synthetic_dataset.md',
     ]
-    _write_lines(osp.join(out_dir, 'README.txt'), readme)  # last: complete
+    write_lines(osp.join(out_dir, 'README.txt'), readme)  # last: complete
 
     summary = dict(
         out_dir=out_dir,
