@@ -49,14 +49,10 @@ def benchmark_header():
     sizes (``make_synthetic.py`` with no option writes them)."""
     from fcam_mm.datasets.synthetic import (DEFAULT_PER_CLASS, DEFAULT_PRESET,
                                             get_preset)
+    from fcam_mm.datasets.synthetic.writer import identity_lines
     preset = get_preset(DEFAULT_PRESET)
-    return [
-        f'generator: fcam_mm.datasets.synthetic version {preset.version}',
-        f'preset: {preset.name}', 'seed: 0',
-        f'num_classes: {preset.default_num_classes}',
-        'images per class: ' + ', '.join(
-            f'{split}={count}' for split, count in DEFAULT_PER_CLASS.items())
-    ]
+    return identity_lines(preset, 0, preset.default_num_classes,
+                          DEFAULT_PER_CLASS)
 
 
 def stale_data_reason(data_root):

@@ -72,7 +72,7 @@ from .presets import DEFAULT_PRESET, get_preset
 
 __all__ = [
     'DEFAULT_PER_CLASS', 'generate_synthetic_dataset', 'cli_command',
-    'summarize_stats', 'imwrite'
+    'summarize_stats', 'imwrite', 'identity_lines'
 ]
 
 DEFAULT_PER_CLASS = dict(train=80, val=10, test=30)
@@ -134,6 +134,20 @@ def _prepare_out_dir(out_dir, overwrite):
         else:
             os.remove(path)
     os.makedirs(out_dir, exist_ok=True)
+
+
+def identity_lines(preset: Preset, seed: int, num_classes: int,
+                   per_class: Dict[str, int]) -> List[str]:
+    """The README.txt lines that say which dataset a folder holds: the
+    generator version, preset, seed, classes and images per class."""
+    return [
+        f'generator: fcam_mm.datasets.synthetic version {preset.version}',
+        f'preset: {preset.name}',
+        f'seed: {seed}',
+        f'num_classes: {num_classes}',
+        'images per class: ' + ', '.join(f'{s}={per_class[s]}'
+                                         for s in SPLITS),
+    ]
 
 
 def _literal(value):
@@ -293,12 +307,7 @@ def generate_synthetic_dataset(out_dir: str,
                   for name, value in asdict(knob_values).items()]
     readme = [
         'fcam_mm synthetic WSOL dataset',
-        f'generator: fcam_mm.datasets.synthetic version {chosen.version}',
-        f'preset: {chosen.name}',
-        f'seed: {seed}',
-        f'num_classes: {num_classes}',
-        'images per class: ' + ', '.join(f'{s}={counts_per_class[s]}'
-                                         for s in SPLITS),
+    ] + identity_lines(chosen, seed, num_classes, counts_per_class) + [
         f'jpeg_quality: {jpeg_quality}',
         f'save_part_masks: {save_part_masks}',
         'knobs:',
