@@ -5,21 +5,26 @@ PYTHON ?= python3
 VENV ?= .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.fcam_mm-installed
+LOCK := requirements/constraints.txt
 PYTEST_ARGS ?=
 
 .PHONY: install demo test clean-demo
 
-$(STAMP): requirements/runtime.txt requirements/tests.txt setup.py Makefile
+$(STAMP): requirements/runtime.txt requirements/tests.txt \
+		requirements/constraints.txt setup.py Makefile
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
+	# Every version from the lock file (constraints.txt): setup.py and
+	# requirements/*.txt state ranges, the lock makes two installs equal.
 	# setuptools < 81 still ships pkg_resources, which openmim imports.
-	$(VPY) -m pip install -q --upgrade 'setuptools<81' wheel
-	# torch first and pinned: these releases install from local disk.
-	$(VPY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(VPY) -m pip install -q -r requirements/runtime.txt -r requirements/tests.txt
+	$(VPY) -m pip install -q -c $(LOCK) --upgrade setuptools wheel
+	# torch first: the pinned releases install from local disk.
+	$(VPY) -m pip install -q -c $(LOCK) torch torchvision
+	$(VPY) -m pip install -q -c $(LOCK) -r requirements/runtime.txt \
+		-r requirements/tests.txt mmcv-lite
 	# openmim for the `mim download` test, without its cloud-storage SDKs
 	# (openxlab pins setuptools 60 and requests 2.28); what `mim download`
 	# imports is in requirements/tests.txt.
-	$(VPY) -m pip install -q --no-deps openmim==0.3.9
+	$(VPY) -m pip install -q -c $(LOCK) --no-deps openmim
 	$(VPY) -m pip install -q --no-build-isolation --no-deps -e .
 	touch $(STAMP)
 

@@ -36,6 +36,15 @@ def parse_requirements(name):
     return lines
 
 
+def mmcv_requirement(distribution):
+    """``[distribution + range]``, the range being mminstall.txt's mmcv
+    line (the one place it is written for the package metadata)."""
+    for line in parse_requirements('mminstall.txt'):
+        if line.startswith('mmcv') and line[4:5] in '<>=!~':
+            return [distribution + line[4:]]
+    raise ValueError('requirements/mminstall.txt has no mmcv line')
+
+
 def add_mim_extension():
     """Put configs/, tools/, model-index.yml and checkpoints/ (those that
     exist) under fcam_mm/.mim: links for an editable install, copies for a
@@ -97,7 +106,11 @@ if __name__ == '__main__':
         python_requires='>=3.9',
         license='Apache License 2.0',
         install_requires=parse_requirements('runtime.txt'),
+        # mmcv is one of two distributions (fcam_mm/dependency_check.py):
+        # pip install fcam_mm[lite] or fcam_mm[full]; mim reads mminstall.txt.
         extras_require=dict(
+            lite=mmcv_requirement('mmcv-lite'),
+            full=mmcv_requirement('mmcv'),
             tests=parse_requirements('tests.txt'),
             optional=parse_requirements('optional.txt'),
             mim=parse_requirements('mminstall.txt')),
