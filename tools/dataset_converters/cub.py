@@ -23,6 +23,8 @@ folder itself, whose ``images/`` is then the ``data_prefix`` of
   grey PNG (the share of annotators who marked the pixel) is binarised at
   128 (a majority) into ``DIR/masks/<path>.png`` and listed in
   ``localization_mask.txt``.
+- Image sizes: read from the file headers, as the loader decodes the image
+  (EXIF orientation applied; ``fcam_mm.datasets.conversion.image_size``).
 Every malformed line is an error naming its file and line.
 """
 import argparse
@@ -36,12 +38,14 @@ import numpy as np
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
+from fcam_mm.datasets.conversion import (ConversionError,  # noqa: E402
+                                         copy_val_metadata, image_size)
 from fcam_mm.datasets.file_writing import imwrite, write_lines  # noqa: E402
 
 SPLITS = ('train', 'val', 'test')
 
 
-class CUBFormatError(ValueError):
+class CUBFormatError(ConversionError):
     """A line of the release that is not what its file should hold."""
 
 
@@ -79,40 +83,6 @@ def inclusive_box(x, y, w, h, width, height):
     x1 = min(width - 1, math.ceil(x + w) - 1)
     y1 = min(height - 1, math.ceil(y + h) - 1)
     return x0, y0, max(x0, x1), max(y0, y1)
-
-
-def image_size(path):
-    import cv2
-    image = cv2.imread(path, cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise CUBFormatError(f'{path}: not a readable image')
-    return image.shape[1], image.shape[0]
-
-
-VAL_FILES = ('image_ids', 'class_labels', 'image_sizes', 'localization')
-
-
-def copy_val_metadata(folder, out_folder):
-    """CUBV2's metadata/val files, checked to list the same images, copied;
-    returns its number of images."""
-    contents = {}
-    for name in VAL_FILES:
-        path = osp.join(folder, f'{name}.txt')
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'{path}: missing (--val-metadata is '
-                                    "CUBV2's metadata/val folder)")
-        with open(path, encoding='utf-8') as f:
-            contents[name] = [line.strip() for line in f if line.strip()]
-    ids = contents['image_ids']
-    for name in VAL_FILES[1:]:
-        listed = [line.split(',')[0] for line in contents[name]]
-        if sorted(set(listed)) != sorted(ids):
-            raise CUBFormatError(
-                f'{osp.join(folder, name + ".txt")}: does not list the '
-                'images of image_ids.txt')
-    for name in VAL_FILES:
-        write_lines(osp.join(out_folder, f'{name}.txt'), contents[name])
-    return len(ids)
 
 
 def split_ids(is_train, labels, val_ids=None, per_class=5, seed=0):
@@ -165,7 +135,8 @@ def convert(root, out_dir=None, val_metadata=None, val_per_class=5, seed=0,
     counts = {}
     if val_metadata:
         counts['val'] = copy_val_metadata(
-            val_metadata, osp.join(out_dir, 'metadata', 'val'))
+            val_metadata, osp.join(out_dir, 'metadata', 'val'), 'CUBV2',
+            CUBFormatError, len(classes))
     class_ids = sorted(classes)
     index = {c: k for k, c in enumerate(class_ids)}
     for split in SPLITS:
@@ -175,7 +146,8 @@ def convert(root, out_dir=None, val_metadata=None, val_per_class=5, seed=0,
         counts[split] = len(ids)
         for i in ids:
             path = images[i][0]
-            width, height = image_size(osp.join(root, 'images', path))
+            width, height = image_size(osp.join(root, 'images', path),
+                                       CUBFormatError)
             lines['image_ids'].append(path)
             lines['class_labels'].append(f'{path},{index[labels[i][0]]}')
             lines['image_sizes'].append(f'{path},{width},{height}')
