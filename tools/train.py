@@ -25,7 +25,11 @@ def parse_args(argv=None):
         help='resume from the given checkpoint, or (no value) from the '
         'latest checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='automatic mixed precision')
+        '--amp', action='store_true',
+        help='automatic mixed precision, both stages: float16 with dynamic '
+        'loss scaling on CUDA (AmpOptimWrapper), bfloat16 autocast on the CPU '
+        '(AutocastOptimWrapper); the CRF, size and seed losses and Otsu stay '
+        'float32')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -54,12 +58,22 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        if not torch.cuda.is_available():
-            raise SystemExit(
-                '--amp: automatic mixed precision needs a CUDA device '
-                "(mmengine's AmpOptimWrapper); on the CPU train without it")
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        current = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if current not in ('OptimWrapper', 'AmpOptimWrapper',
+                           'AutocastOptimWrapper'):
+            raise ValueError(
+                f'--amp: {args.config} sets optim_wrapper.type={current}; '
+                '--amp replaces OptimWrapper only')
+        if current != 'OptimWrapper':
+            pass  # the config asks for mixed precision itself
+        elif torch.cuda.is_available():
+            # float16 with mmengine's dynamic loss scaling
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:
+            # bfloat16 autocast, which needs no loss scaling
+            cfg.optim_wrapper.type = 'AutocastOptimWrapper'
+            cfg.optim_wrapper.setdefault('dtype', 'bfloat16')
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

@@ -91,3 +91,44 @@ def test_two_stages_switch_freeze_and_resume(data_root, tmp_path):
     ]
     assert metrics[0] == metrics[1]
     assert 'fcam/MaxBoxAcc' in metrics[1]
+
+
+def test_amp_trains_both_stages_in_bfloat16_on_cpu(data_root, tmp_path):
+    """--amp without CUDA: bfloat16 autocast (AutocastOptimWrapper) through
+    both stages; the decoder runs in bfloat16, its losses in float32."""
+    import math
+    import re
+
+    from fcam_mm.engine.optimizers import AutocastOptimWrapper
+    work_dir = str(tmp_path / 'amp')
+    runner = load_tool('train.py').main(
+        [CONFIG, '--work-dir', work_dir, '--amp'] +
+        two_stage_options(data_root, 1, 1))
+    assert isinstance(runner.optim_wrapper, AutocastOptimWrapper)
+    assert runner.optim_wrapper.cast_dtype == torch.bfloat16
+    model = runner.model
+    assert model.stage == 2
+    log = open(sorted(glob.glob(osp.join(work_dir, '*', '*.log')))[-1]).read()
+    stage2 = log.split('FCAMStageHook: stage 2 (decoder)')[1]
+    values = [float(v) for v in
+              re.findall(r'loss_(?:crf|seed|size): (\S+)', stage2)]
+    assert values and all(math.isfinite(v) for v in values)
+
+    batch = next(iter(runner.train_loop.dataloader))
+    data = model.data_preprocessor(batch, True)
+    with runner.optim_wrapper.optim_context(model):
+        feats = model.extract_feat(data['inputs'])
+        logits = model.decoder(feats, data['inputs'].shape[-2:])
+        losses = model.loss(data['inputs'], data['data_samples'])
+    assert logits.dtype == torch.bfloat16
+    for name in ('loss_seed', 'loss_crf', 'loss_size'):
+        assert losses[name].dtype == torch.float32, name
+
+
+def test_amp_refuses_a_config_with_its_own_optim_wrapper(data_root,
+                                                         tmp_path):
+    import pytest
+    with pytest.raises(ValueError, match='optim_wrapper.type=MyWrapper'):
+        load_tool('train.py').main(
+            [CONFIG, '--work-dir', str(tmp_path), '--amp'] +
+            options(data_root, 1, 'optim_wrapper.type=MyWrapper'))

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from fcam_mm.ops import (dense_gaussian_filter, exact_dense_gaussian_filter,
                          normalization_factor)
 from fcam_mm.registry import MODELS
+from ..utils.precision import float32_without_autocast
 from .utils import check_loss_weight, check_positive
 
 
@@ -117,6 +118,8 @@ class DenseCRFLoss(nn.Module):
         self.normalization = normalization
         self.backend = backend
 
+    # The lattice sums ~N² terms: float32 even under --amp.
+    @float32_without_autocast
     def crf_energy(self, probs: torch.Tensor,
                    images: torch.Tensor) -> torch.Tensor:
         """Per-image ``R(S, X)`` (B,) after resizing, without λ."""
@@ -126,11 +129,8 @@ class DenseCRFLoss(nn.Module):
             raise ValueError(
                 f'probs (B, K, H, W) and images (B, 3, H, W) must agree, got '
                 f'{tuple(probs.shape)} and {tuple(images.shape)}')
-        if probs.dtype in (torch.float16, torch.bfloat16):
-            probs = probs.float()  # the lattice sums ~N² terms
         images = images.detach()
-        if not images.is_floating_point() or images.dtype in (torch.float16,
-                                                              torch.bfloat16):
+        if not images.is_floating_point():
             images = images.float()
         sigma_xy = self.sigma_xy
         if self.scale_factor != 1.0:
@@ -160,6 +160,7 @@ class DenseCRFLoss(nn.Module):
         # Σ_t (W S_t)ᵀ (1 - S_t): W symmetric, so this is Σ_t S_tᵀ W (1 - S_t).
         return (ws * (1.0 - probs)).flatten(1).sum(1)
 
+    @float32_without_autocast
     def forward(self, probs: torch.Tensor,
                 images: torch.Tensor) -> torch.Tensor:
         energy = self.crf_energy(probs, images)

@@ -5,6 +5,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from fcam_mm.registry import MODELS
+from ..utils.precision import float32_without_autocast
 from .utils import check_loss_weight
 
 
@@ -37,6 +38,7 @@ class PartialCrossEntropyLoss(nn.Module):
         self.loss_weight = check_loss_weight('loss_weight (α)', loss_weight)
         self.ignore_index = int(ignore_index)
 
+    @float32_without_autocast
     def forward(self, logits: torch.Tensor,
                 labels: torch.Tensor) -> torch.Tensor:
         if logits.dim() != 4 or labels.dim() != 3 \

@@ -6,6 +6,7 @@ import torch
 import torch.nn as nn
 
 from fcam_mm.registry import MODELS
+from ..utils.precision import float32_without_autocast
 from .utils import check_loss_weight
 
 
@@ -81,6 +82,7 @@ class AbsoluteSizeConstraintLoss(nn.Module):
             raise ValueError(f't must be a finite number > 0, got {t!r}')
         self.t = float(t)
 
+    @float32_without_autocast
     def forward(self, probs: torch.Tensor) -> torch.Tensor:
         if probs.dim() != 4:
             raise ValueError('expected probabilities (B, C, H, W), got shape '

@@ -19,6 +19,8 @@ from typing import Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from .precision import float32_without_autocast
+
 IGNORE_INDEX = 255
 
 
@@ -75,6 +77,7 @@ def _otsu_split(levels: torch.Tensor, bins: int) -> torch.Tensor:
     return score.argmax(dim=1) + 1
 
 
+@float32_without_autocast
 def otsu_threshold(x: torch.Tensor, bins: int = 256) -> torch.Tensor:
     """Otsu's threshold of each map of a batch, from its histogram.
 
@@ -243,6 +246,7 @@ def sampling_regions(cams: torch.Tensor,
     return positive, negative.view(batch, height, width)
 
 
+@float32_without_autocast
 def sample_pseudo_labels(cams: torch.Tensor,
                          n_neg: float = 0.1,
                          num_pos: int = 1,
