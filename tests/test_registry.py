@@ -1,5 +1,6 @@
 """Every component fcam_mm registers builds from a config dict."""
 import pytest
+import torch
 
 from fcam_mm import registry as fcam_registry
 from .test_datasets.wsol_tree import make_box_and_mask_tree
@@ -65,6 +66,10 @@ def build_args(tmp_path):
             'FCAMStageHook': dict(switch_epoch=1),
             'LogBarrierHook': {},
             'WSOLVisualizationHook': {},
+        },
+        'optim wrapper': {
+            'AutocastOptimWrapper': dict(optimizer=torch.optim.SGD(
+                [torch.nn.Parameter(torch.zeros(1))], lr=0.1)),
         },
         'visualizer': {
             'WSOLVisualizer': dict(name='registry-test-visualizer'),
