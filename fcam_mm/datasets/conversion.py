@@ -25,7 +25,7 @@ class ConversionError(ValueError):
     one)."""
 
 
-def image_size(path, error=ConversionError, oriented=True):
+def header_image_size(path, oriented=True):
     """``(width, height)`` of the image at ``path``, read from the file
     header with PIL (the pixels are not decoded).
 
@@ -36,20 +36,26 @@ def image_size(path, error=ConversionError, oriented=True):
     size, which is what mask PNGs are compared with (masks are read
     ``unchanged``, without the turn).
 
-    Raises ``error`` naming the file when it is missing or not an image.
+    Raises what PIL raises for a missing file or a bad header (OSError —
+    ``PIL.UnidentifiedImageError`` is one —, SyntaxError or ValueError).
     """
     from PIL import Image
+    with Image.open(path) as image:
+        width, height = image.size
+        turn = exif_orientation(image) if oriented else 1
+    return (height, width) if turn in QUARTER_TURNS else (width, height)
+
+
+def image_size(path, error=ConversionError, oriented=True):
+    """:func:`header_image_size`, raising ``error`` naming the file when it
+    is missing or not an image."""
     if not osp.isfile(path):
         raise error(f'{path}: no such file')
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-            turn = exif_orientation(image) if oriented else 1
+        return header_image_size(path, oriented)
     except (OSError, SyntaxError, ValueError) as e:
-        # PIL.UnidentifiedImageError is an OSError; a broken header may
-        # raise SyntaxError or ValueError from a plugin.
+        # a broken header may raise SyntaxError or ValueError from a plugin
         raise error(f'{path}: not a readable image ({e})') from None
-    return (height, width) if turn in QUARTER_TURNS else (width, height)
 
 
 def exif_orientation(image):

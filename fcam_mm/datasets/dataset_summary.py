@@ -30,11 +30,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .conversion import header_image_size
 from .metadata import iter_metadata_lines
-
-#: EXIF orientations that swap width and height (rotations by 90 degrees).
-_TRANSPOSED_ORIENTATIONS = (5, 6, 7, 8)
-_EXIF_ORIENTATION = 0x0112
 
 
 @dataclass
@@ -87,25 +84,6 @@ class SplitSummary:
     def lines(self) -> List[str]:
         """The summary as printed by ``tools/misc/browse_dataset.py``."""
         return format_summary(self)
-
-
-def image_header_size(path: str, exif_orientation: bool = True
-                      ) -> Tuple[int, int]:
-    """``(width, height)`` from the file header, without decoding pixels;
-    with ``exif_orientation`` swapped for the EXIF orientations that rotate
-    by 90 degrees, since the loader's decoder (OpenCV, colour mode) applies
-    them."""
-    from PIL import Image
-    with Image.open(path) as image:
-        width, height = image.size
-        if exif_orientation:
-            try:
-                orientation = image.getexif().get(_EXIF_ORIENTATION)
-            except Exception:  # a broken EXIF block: the decoder ignores it
-                orientation = None
-            if orientation in _TRANSPOSED_ORIENTATIONS:
-                width, height = height, width
-    return width, height
 
 
 def decoded_image_size(path: str, exif_orientation: bool = True
@@ -198,7 +176,7 @@ def _check_image(info: dict, where, problems: List[Problem], decode: bool,
         problems.append(Problem(where, f'image {path} does not exist'))
         return None
     try:
-        size = image_header_size(path, exif_orientation)
+        size = header_image_size(path, exif_orientation)
     except Exception as e:  # PIL raises several types for bad headers
         problems.append(Problem(where, f'image {path} cannot be read as an '
                                 f'image ({type(e).__name__}: {e})'))
@@ -220,7 +198,7 @@ def _check_mask(where: str, path: str, kind: str, image_path: str,
         problems.append(Problem(where, f'{kind} {path} does not exist'))
         return
     try:
-        size = image_header_size(path, exif_orientation=False)
+        size = header_image_size(path, oriented=False)
         if decode:
             from .transforms.loading import read_mask
             mask = read_mask(path)
