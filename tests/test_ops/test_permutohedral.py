@@ -392,6 +392,7 @@ def test_float32_and_uint8_images():
     assert ((out8 - ref).norm() / ref.norm()) < 0.05
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda_matches_cpu():
     image = synthetic_images(2, 20, 16, noise=10).float()
