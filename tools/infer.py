@@ -6,6 +6,11 @@ SOURCE: an image, a folder or a glob (quote it); MODEL: a config file or a
 model name from model-index.yml (whose weights are then used unless
 --checkpoint is given). Writes DIR/predictions.jsonl (classes, scores, box,
 mask as COCO RLE) and DIR/vis/*.png overlays.
+
+In a folder or glob, entries that cannot be localized (symlink loops, broken
+links, FIFOs, non-images whatever their extension, images over
+--max-pixels, refused from their header before decoding) are skipped, one
+warning each, and counted; see docs/inference.md, "Untrusted inputs".
 """
 import argparse
 import os.path as osp
@@ -16,6 +21,18 @@ from mmengine.config import DictAction
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from fcam_mm.apis import init_localizer  # noqa: E402
 from fcam_mm.apis.batch_inference import localize_images  # noqa: E402
+from fcam_mm.datasets.image_inputs import DEFAULT_MAX_PIXELS  # noqa: E402
+
+
+def pixel_count(text):
+    """An int, also written 1e8 or 100_000_000."""
+    try:
+        return int(text)
+    except ValueError:
+        value = float(text)
+        if not value.is_integer():
+            raise argparse.ArgumentTypeError(f'not a whole number: {text}')
+        return int(value)
 
 
 def parse_args(argv=None):
@@ -43,6 +60,11 @@ def parse_args(argv=None):
                         help='include sub-folders of a folder (and ** in '
                         'globs)')
     parser.add_argument(
+        '--max-pixels', type=pixel_count, default=DEFAULT_MAX_PIXELS,
+        help='skip images whose header declares more pixels (W x H), '
+        'before decoding them (default %(default)s, PIL\'s own bomb limit; '
+        '0: no cap, for trusted inputs)')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, e.g. model.head.num_classes=3')
     args = parser.parse_args(argv)
@@ -50,6 +72,8 @@ def parse_args(argv=None):
         parser.error(f'--threshold must be in [0, 1), got {args.threshold}')
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    if args.max_pixels < 0:
+        parser.error(f'--max-pixels must be >= 0, got {args.max_pixels}')
     if args.topk < 1:
         parser.error(f'--topk must be >= 1, got {args.topk}')
     if args.checkpoint is None and osp.isfile(args.model):
@@ -67,7 +91,8 @@ def main(argv=None):
     return localize_images(
         model, args.source, out_file=out_file, overlay_dir=overlay_dir,
         batch_size=args.batch_size, threshold=args.threshold,
-        topk=args.topk, recursive=args.recursive)
+        topk=args.topk, recursive=args.recursive,
+        max_pixels=args.max_pixels or None)
 
 
 if __name__ == '__main__':

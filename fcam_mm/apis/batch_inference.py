@@ -19,9 +19,16 @@ from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 from pycocotools import mask as mask_utils
 
-from fcam_mm.datasets.image_inputs import (ImageLoadError,
-                                         LocalizerPipeline, find_images)
+from fcam_mm.datasets.image_inputs import (DEFAULT_MAX_PIXELS,
+                                           ImageLoadError, LocalizerPipeline,
+                                           find_images, list_images)
 from .inference import predictions_to_results
+
+__all__ = [
+    'localize_images', 'InferenceSummary', 'prediction_record',
+    'encode_mask', 'overlay_names', 'write_records', 'find_images',
+    'list_images', 'DEFAULT_MAX_PIXELS'
+]
 
 
 def encode_mask(mask: np.ndarray) -> dict:
@@ -71,7 +78,8 @@ def overlay_names(files: Sequence[str]) -> List[str]:
 @dataclass
 class InferenceSummary:
     """What :func:`localize_images` did: ``records`` (one per localized
-    image, as written to ``out_file``) and ``skipped`` (path, reason)."""
+    image, as written to ``out_file``) and ``skipped`` (path, message
+    naming the path and the reason), sorted by path."""
     records: List[dict] = field(default_factory=list)
     skipped: List[Tuple[str, str]] = field(default_factory=list)
     out_file: Optional[str] = None
@@ -98,21 +106,34 @@ def localize_images(model,
                     threshold: float = 0.5,
                     topk: int = 5,
                     recursive: bool = False,
-                    progress: bool = True) -> InferenceSummary:
+                    progress: bool = True,
+                    max_pixels: Optional[int] = DEFAULT_MAX_PIXELS
+                    ) -> InferenceSummary:
     """Run ``model`` on the images ``source`` names (:func:`find_images`),
     ``batch_size`` at a time.
 
     Writes ``out_file`` (``.jsonl`` or ``.json``; see
     :func:`prediction_record`) and, with ``overlay_dir``, one PNG per image
     (``WSOLVisualizer``: each map over the image and its box at
-    ``threshold``). In a folder or glob, a file that is not a readable
-    image is logged, skipped and counted in ``summary.skipped``; a single
-    unreadable file raises :class:`ImageLoadError`.
+    ``threshold``).
+
+    Inputs are untrusted (:mod:`fcam_mm.datasets.image_inputs`): in a
+    folder or glob, each entry that cannot be localized — a symlink loop,
+    a broken symlink, a FIFO or device, a file that is not an image (by
+    its content, whatever its extension), an image whose header declares
+    more than ``max_pixels`` pixels (refused before decoding; ``None``:
+    no cap) — gets one warning naming it and why, is skipped and is listed
+    in ``summary.skipped``; the others are localized, and the last log
+    line counts both. A single named file that is not a readable image
+    raises :class:`ImageLoadError` (:class:`~fcam_mm.datasets.
+    image_inputs.ImageTooLargeError` over the cap): the caller asked for
+    that one image.
     """
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
-    files, listing = find_images(source, recursive)
-    pipeline = LocalizerPipeline(model.cfg)
+    found = list_images(source, recursive)
+    files, listing = found.files, found.listing
+    pipeline = LocalizerPipeline(model.cfg, max_pixels=max_pixels)
     classes = model.dataset_meta.get('classes')
     summary = InferenceSummary(out_file=out_file, overlay_dir=overlay_dir)
     visualizer = None
@@ -122,6 +143,14 @@ def localize_images(model,
         map_keys = ('cam', 'fcam') if hasattr(model, 'decoder') else (
             'cam', )
     names = dict(zip(files, overlay_names(files)))
+
+    def skip(path, message):
+        summary.skipped.append((path, message))
+        print_log(f'skipped {message}', logger='current',
+                  level=logging.WARNING)
+
+    for path, reason in found.skipped:
+        skip(path, f'{path}: {reason}')
     bar = ProgressBar(len(files)) if progress and listing else None
 
     def run(batch):
@@ -144,8 +173,7 @@ def localize_images(model,
         except ImageLoadError as e:
             if not listing:
                 raise
-            summary.skipped.append((path, str(e)))
-            print_log(f'skipped {e}', logger='current', level=logging.WARNING)
+            skip(path, str(e))
         if len(batch) == batch_size:
             run(batch)
             batch = []
@@ -155,9 +183,21 @@ def localize_images(model,
         run(batch)
     if out_file is not None:
         write_records(summary.records, out_file)
+    summary.skipped.sort()
     print_log(
         f'{len(summary.records)} images localized, {len(summary.skipped)} '
-        f'skipped (not readable images) of {len(files)} files from '
-        f'{source}' + (f'; predictions: {out_file}' if out_file else ''),
-        logger='current')
+        f'skipped of {len(files) + len(found.skipped)} entries from '
+        f'{source}' + (f'; predictions: {out_file}' if out_file else '') +
+        skipped_note(summary.skipped), logger='current')
     return summary
+
+
+def skipped_note(skipped: Sequence[Tuple[str, str]], limit: int = 10
+                 ) -> str:
+    """``'; skipped: a, b, ...'`` (each also had its warning), or ''."""
+    if not skipped:
+        return ''
+    names = [path for path, _ in skipped]
+    more = len(names) - limit
+    return '; skipped: ' + ', '.join(names[:limit]) + (
+        f' and {more} more (see the warnings)' if more > 0 else '')
