@@ -29,6 +29,7 @@ def build_args(tmp_path):
             'CocoWSOLDataset': None,  # built in test_coco_dataset
         },
         'transform': {
+            'LoadImageFromFile': {},
             'LoadWSOLAnnotations': {},
             'PackWSOLInputs': {},
             'RandomCrop': dict(crop_size=8),
@@ -62,9 +63,12 @@ def build_args(tmp_path):
                 decoder=dict(type='FCAMUNetDecoder', **TINY_DECODER)),
         },
         'hook': {
+            'BadSampleReportHook': {},
             'CheckInvalidLossHook': {},
             'FCAMStageHook': dict(switch_epoch=1),
             'LogBarrierHook': {},
+            'RNGStateHook': {},
+            'SafeCheckpointHook': dict(interval=1),
             'WSOLVisualizationHook': {},
         },
         'optim wrapper': {

@@ -11,6 +11,9 @@ from mmengine.runner import Runner
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 from fcam_mm.utils import (register_all_modules, setup_cpu_distributed,  # noqa
                            teardown_distributed)
+from fcam_mm.utils.resume import (check_work_dir_writable,  # noqa: E402
+                                  find_resumable_checkpoint,
+                                  load_complete_checkpoint)
 
 
 def parse_args(argv=None):
@@ -91,6 +94,23 @@ def merge_args(cfg, args):
     return cfg
 
 
+def resolve_resume(cfg):
+    """``--resume``: the most recent complete checkpoint of the work dir
+    (a damaged one is named in a warning and skipped), or the given one,
+    which must be complete."""
+    if not cfg.get('resume'):
+        return cfg
+    if cfg.get('load_from') is None:
+        cfg.load_from = find_resumable_checkpoint(cfg.work_dir)
+        if cfg.load_from is None:
+            print(f'--resume: no complete checkpoint in {cfg.work_dir}; '
+                  'training starts from the beginning', file=sys.stderr)
+            cfg.resume = False
+    elif osp.isfile(cfg.load_from):
+        load_complete_checkpoint(cfg.load_from)
+    return cfg
+
+
 def main(argv=None):
     args = parse_args(argv)
     register_all_modules()
@@ -98,6 +118,10 @@ def main(argv=None):
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
     cfg = merge_args(cfg, args)
+    # before the runner creates anything: a read-only or full work dir is
+    # one clear error now, not lost checkpoints later
+    check_work_dir_writable(cfg.work_dir)
+    cfg = resolve_resume(cfg)
     setup_cpu_distributed(cfg, args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()

@@ -5,7 +5,7 @@ _base_ = ['./default_runtime.py']
 
 default_hooks = dict(
     logger=dict(interval=10),
-    checkpoint=dict(by_epoch=False, interval=500, max_keep_ckpts=1,
+    checkpoint=dict(by_epoch=False, interval=500, max_keep_ckpts=2,
                     save_best=None),
     visualization=dict(map_keys=('fcam', )),
 )

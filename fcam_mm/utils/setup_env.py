@@ -20,7 +20,9 @@ def register_all_modules(init_default_scope: bool = True) -> None:
     import fcam_mm.models  # noqa: F401,F403
     import fcam_mm.visualization  # noqa: F401,F403
     from .checkpoint import enable_safe_checkpoint_loading
+    from .checkpoint_saving import enable_atomic_checkpoint_saving
     enable_safe_checkpoint_loading()
+    enable_atomic_checkpoint_saving()
 
     if not init_default_scope:
         return

@@ -193,7 +193,7 @@ def train_stage(stage, model, optim_wrapper, data, args, device):
     row = dict(stage=stage, batch_size=batch, iters=args.iters,
                seconds=seconds, img_per_s=batch * args.iters / seconds,
                peak_mib=peak_mib(device),
-               losses={k: float(v) for k, v in losses.items()})
+               losses={k: float(v.detach()) for k, v in losses.items()})
     bad = [k for k, v in row['losses'].items() if not v == v or
            abs(v) == float('inf')]
     if bad:
