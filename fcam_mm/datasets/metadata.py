@@ -177,8 +177,12 @@ def read_masks(path: str) -> MetadataTable:
     may name the ignore PNG, its later lines leave the third field empty
     (``image,mask_png,``). An empty third field on the first line means the
     image has no ignore region (``None``).
+
+    ``masks.instance_lines[image_id]`` lists the line of each instance PNG
+    (the ignore PNG is on the first), so load-time errors can name it.
     """
     masks = MetadataTable(path)
+    masks.instance_lines: Dict[str, List[int]] = {}
     for lineno, (image_id, mask_path, ignore_path) in iter_metadata_lines(
             path, 3):
         if not mask_path:
@@ -186,6 +190,7 @@ def read_masks(path: str) -> MetadataTable:
                                 f'{image_id!r}')
         if image_id not in masks:
             masks.lines[image_id] = lineno
+            masks.instance_lines[image_id] = [lineno]
             masks[image_id] = ([mask_path], ignore_path or None)
             continue
         if ignore_path:
@@ -195,6 +200,7 @@ def read_masks(path: str) -> MetadataTable:
                 f'{masks.lines[image_id]}) may name the ignore PNG, later '
                 'lines must leave the third field empty')
         masks[image_id][0].append(mask_path)
+        masks.instance_lines[image_id].append(lineno)
     return masks
 
 

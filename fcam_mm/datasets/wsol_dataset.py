@@ -1,12 +1,13 @@
 """WSOL datasets in the wsolevaluation metadata format (Choe et al. 2020)."""
 import os.path as osp
-from typing import List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 from mmengine.fileio import list_from_file
 
 from fcam_mm.registry import DATASETS
+from .bad_samples import DataFileError, attach_skipped, log_skipped
 from .metadata import (MetadataError, read_boxes, read_class_labels,
                        read_image_ids, read_image_sizes, read_masks,
                        require_same_images)
@@ -37,8 +38,27 @@ class WSOLDataset(BaseDataset):
             with ``K = max(label) + 1``.
         check_files (bool): check at start that every image (and mask) file
             exists, so a missing file fails before training, not at epoch 7.
+        skip_bad_samples (bool): training only (an error with
+            ``test_mode=True``: a metric over another set of images is not
+            the split's). When a sample's files turn out broken at load time
+            (:class:`~fcam_mm.datasets.bad_samples.DataFileError`: missing,
+            truncated, undecodable, or not the size of ``image_sizes.txt``;
+            a mask of the wrong size), log a warning naming the file and its
+            metadata line and use another sample, drawn at random like
+            mmengine's refetch (``np.random``, seeded by the runner); the
+            skipped errors ride in the next sample's metainfo
+            (``skipped_bad_samples``) so that ``BadSampleReportHook`` logs
+            their count at the end of each epoch, worker processes or not.
+            Default False: the error stops training, naming the file and
+            the line. docs/datasets.md, "Broken files met during training".
         **kwargs: passed to :class:`mmengine.dataset.BaseDataset`
             (``data_root``, ``data_prefix``, ``pipeline``, ``test_mode``...).
+
+    Each sample (``get_data_info``) carries ``metadata_where``, the
+    ``FILE:LINE`` of its ``image`` (image_ids.txt), ``label``, ``size`` and
+    ``masks`` (one per instance PNG) lines, which the loading transforms
+    put in their errors; packed samples get ``gt_label_where`` in their
+    metainfo (for the model's label-range check).
     """
 
     METAINFO = dict(classes=None)
@@ -50,12 +70,21 @@ class WSOLDataset(BaseDataset):
                  require_localization: bool = True,
                  classes: Union[str, Sequence[str], None] = None,
                  check_files: bool = True,
+                 skip_bad_samples: bool = False,
                  data_prefix: dict = dict(img_path='', mask_path=''),
                  **kwargs):
+        if skip_bad_samples and kwargs.get('test_mode', False):
+            raise ValueError(
+                'skip_bad_samples=True with test_mode=True: evaluation never '
+                'skips a sample (the metrics would cover another set of '
+                'images than the split); fix or remove the broken files '
+                '(tools/misc/browse_dataset.py lists them)')
         self.box_file = box_file
         self.mask_file = mask_file
         self.require_localization = require_localization
         self.check_files = check_files
+        self.skip_bad_samples = bool(skip_bad_samples)
+        self._metadata_files = (None, None, None, None)
         data_prefix = dict(dict(img_path='', mask_path=''), **data_prefix)
         self._classes_arg = classes
         super().__init__(ann_file=ann_file, data_prefix=data_prefix, **kwargs)
@@ -87,7 +116,7 @@ class WSOLDataset(BaseDataset):
         sizes = read_image_sizes(sizes_path)
         require_same_images(image_ids, sizes, sizes_path, 'image size')
 
-        boxes = masks = None
+        boxes = masks = mask_path = None
         if self.box_file is not None:
             box_path = osp.join(folder, self.box_file)
             boxes = read_boxes(box_path, sizes)
@@ -105,6 +134,9 @@ class WSOLDataset(BaseDataset):
 
         img_root = self.data_prefix.get('img_path', '')
         mask_root = self.data_prefix.get('mask_path', '')
+        # The metadata lines of each sample, for the load-time errors
+        # (metadata_where in get_data_info): three ints per image here.
+        self._metadata_files = (ids_path, labels_path, sizes_path, mask_path)
         data_list = []
         for image_id in image_ids:
             width, height = sizes[image_id]
@@ -112,7 +144,10 @@ class WSOLDataset(BaseDataset):
                 img_path=osp.join(img_root, image_id),
                 img_id=image_id,
                 gt_label=labels[image_id],
-                metadata_shape=(height, width))
+                metadata_shape=(height, width),
+                metadata_lines=(image_ids.lines[image_id],
+                                labels.lines[image_id],
+                                sizes.lines[image_id]))
             if boxes is not None and image_id in boxes:
                 info['gt_bboxes'] = np.asarray(boxes[image_id], np.float32)
             if masks is not None and image_id in masks:
@@ -122,11 +157,66 @@ class WSOLDataset(BaseDataset):
                 ]
                 info['ignore_path'] = (None if ignore_path is None else
                                        osp.join(mask_root, ignore_path))
+                info['mask_lines'] = tuple(masks.instance_lines[image_id])
             data_list.append(info)
 
         if self.check_files:
             self._check_files_exist(data_list)
         return data_list
+
+    # -- loading -------------------------------------------------------------
+    def get_data_info(self, idx: int) -> dict:
+        info = super().get_data_info(idx)
+        lines = info.get('metadata_lines')
+        if lines is not None:
+            ids_path, labels_path, sizes_path, mask_path = \
+                self._metadata_files
+            where = dict(image=f'{ids_path}:{lines[0]}',
+                         label=f'{labels_path}:{lines[1]}',
+                         size=f'{sizes_path}:{lines[2]}')
+            if mask_path is not None and 'mask_lines' in info:
+                where['masks'] = [f'{mask_path}:{n}'
+                                  for n in info['mask_lines']]
+            info['metadata_where'] = where
+        return info
+
+    def prepare_data(self, idx) -> Any:
+        info = self.get_data_info(idx)
+        label_where = info.get('metadata_where', {}).get('label')
+        data = self.pipeline(info)
+        sample = data.get('data_samples') if isinstance(data, dict) else None
+        if label_where and hasattr(sample, 'set_metainfo'):
+            sample.set_metainfo(dict(gt_label_where=label_where))
+        return data
+
+    def __getitem__(self, idx: int) -> dict:
+        if not self.skip_bad_samples or self.test_mode:
+            return super().__getitem__(idx)
+        if not self._fully_initialized:
+            self.full_init()
+        # mmengine's refetch loop, plus: a DataFileError is logged and
+        # counted, not raised. Other exceptions (bugs, wrong configs) are
+        # raised as usual.
+        skipped = []
+        for _ in range(self.max_refetch + 1):
+            try:
+                data = self.prepare_data(idx)
+            except DataFileError as error:
+                log_skipped(error, idx)
+                skipped.append(str(error))
+                idx = self._rand_another()
+                continue
+            if data is None:  # a transform's own "no sample" (mmengine)
+                idx = self._rand_another()
+                continue
+            if skipped:
+                attach_skipped(data, skipped)
+            return data
+        raise DataFileError(
+            f'skip_bad_samples: no loadable sample in {self.max_refetch + 1}'
+            f' draws ({len(skipped)} broken files, the last: '
+            f'{skipped[-1] if skipped else "none"}); is the data folder '
+            'there?')
 
     @staticmethod
     def _check_files_exist(data_list: List[dict]):

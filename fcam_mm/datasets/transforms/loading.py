@@ -5,9 +5,12 @@ from typing import List, Optional
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
+from mmcv.transforms import LoadImageFromFile as MMCVLoadImageFromFile
+from mmengine import fileio
 from mmengine.fileio import get
 
 from fcam_mm.registry import TRANSFORMS
+from ..bad_samples import DataFileError, encoded_image_problem, listed_on
 
 OBJECT, BACKGROUND, IGNORE = 1, 0, 255
 
@@ -19,7 +22,7 @@ def _is_gray(image: np.ndarray) -> bool:
     return opaque and bool((colour == colour[..., :1]).all())
 
 
-def read_mask(path: str) -> np.ndarray:
+def read_mask(path: str, where: str = '') -> np.ndarray:
     """Decode a mask PNG as stored (8- or 16-bit), one channel.
 
     Read unchanged, not with ``flag='grayscale'``: that converts a 16-bit
@@ -28,13 +31,23 @@ def read_mask(path: str) -> np.ndarray:
     error rather than converted, since which channel or colour means
     "object" is not defined by the format — unless it is grey (equal colour
     channels, opaque), which is read as its one grey channel.
+
+    A missing, truncated or undecodable file raises :class:`DataFileError`
+    (a ``ValueError``); ``where`` (e.g. ``' (listed on FILE:LINE)'``) is
+    appended to the messages.
     """
     try:
-        mask = mmcv.imfrombytes(get(path), flag='unchanged', backend='cv2')
-    except Exception as e:  # decoding errors come in many types
-        raise ValueError(f'cannot decode mask {path}: {e}') from e
+        data = get(path)
+        problem = encoded_image_problem(data)
+        mask = (None if problem else mmcv.imfrombytes(
+            data, flag='unchanged', backend='cv2'))
+    except Exception as e:  # reading / decoding errors come in many types
+        raise DataFileError(f'cannot decode mask {path}: {e}{where}',
+                            path) from e
     if mask is None:
-        raise ValueError(f'cannot decode mask {path}')
+        raise DataFileError(
+            f'cannot decode mask {path}: {problem or "not an image"}{where}',
+            path)
     if mask.ndim == 3 and mask.shape[2] == 1:
         mask = mask[..., 0]
     elif mask.ndim == 3 and mask.shape[2] in (3, 4) and _is_gray(mask):
@@ -44,8 +57,9 @@ def read_mask(path: str) -> np.ndarray:
     if mask.ndim != 2:
         got = (f'{mask.shape[2]} channels' if mask.ndim == 3 else
                f'shape {mask.shape}')
-        raise ValueError(f'mask {path} has {got}; a mask must be a '
-                         'single-channel (grayscale) image, non-zero = set')
+        raise DataFileError(f'mask {path} has {got}; a mask must be a '
+                            'single-channel (grayscale) image, non-zero = '
+                            f'set{where}', path)
     return mask
 
 
@@ -81,6 +95,96 @@ def fill_boxes(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 SEG_TARGETS = ('mask', 'boxes')
+
+
+def check_metadata_size(results: dict, height: int, width: int) -> None:
+    """Raise :class:`DataFileError` when the decoded ``height x width``
+    differs from the sample's ``metadata_shape`` (``image_sizes.txt``)."""
+    expected = results.get('metadata_shape')
+    if expected is None or (height, width) == tuple(expected):
+        return
+    place = (results.get('metadata_where') or {}).get('size')
+    raise DataFileError(
+        f'{results["img_path"]}: decoded image is {width}x{height} but the '
+        f'metadata says {expected[1]}x{expected[0]}'
+        + (f' ({place})' if place else ''), results['img_path'])
+
+
+@TRANSFORMS.register_module()
+class LoadImageFromFile(MMCVLoadImageFromFile):
+    """mmcv's ``LoadImageFromFile`` (same arguments), with the checks a
+    WSOL sample needs at load time. Registered in fcam_mm's scope under the
+    same name, so every ``dict(type='LoadImageFromFile')`` of the configs
+    gets it (``type='mmcv.LoadImageFromFile'`` is mmcv's).
+
+    - A truncated JPEG or PNG is an error even where the decoder would
+      return a partial image (:func:`~fcam_mm.datasets.bad_samples.
+      encoded_image_problem`: a look at the bytes, microseconds).
+    - A missing, unreadable or undecodable file raises
+      :class:`~fcam_mm.datasets.bad_samples.DataFileError` naming it and
+      the metadata line that lists it (``metadata_where['image']``, set by
+      :class:`~fcam_mm.datasets.WSOLDataset`), instead of mmcv's bare
+      ``AssertionError``.
+    - With ``check_size`` (default), a decoded size other than the
+      sample's ``metadata_shape`` (``image_sizes.txt``) is an error naming
+      that line — in training too, where the pipelines have no
+      :class:`LoadWSOLAnnotations`.
+
+    ``ignore_empty=True`` keeps mmcv's meaning (``None`` for an unreadable
+    file, which mmengine's dataset replaces by another sample without a
+    word); the datasets' ``skip_bad_samples`` is the logged alternative.
+
+    Args:
+        check_size (bool): compare the decoded size with
+            ``metadata_shape`` when the sample has one.
+        **kwargs: mmcv's ``LoadImageFromFile`` arguments.
+    """
+
+    def __init__(self, check_size: bool = True, **kwargs):
+        super().__init__(**kwargs)
+        self.check_size = check_size
+
+    def _read(self, filename: str) -> bytes:
+        if self.file_client_args is not None:
+            client = fileio.FileClient.infer_client(self.file_client_args,
+                                                    filename)
+            return client.get(filename)
+        return fileio.get(filename, backend_args=self.backend_args)
+
+    def transform(self, results: dict) -> Optional[dict]:
+        filename = results['img_path']
+        where = listed_on(results.get('metadata_where'), 'image')
+        problem = None
+        try:
+            data = self._read(filename)
+            problem = encoded_image_problem(data)
+            img = None if problem else mmcv.imfrombytes(
+                data, flag=self.color_type, backend=self.imdecode_backend)
+        except Exception as e:  # missing file, I/O, decoder errors
+            if self.ignore_empty:
+                return None
+            reason = ('no such file' if isinstance(e, FileNotFoundError)
+                      else f'cannot read or decode it ({type(e).__name__}: '
+                      f'{e})')
+            raise DataFileError(f'{filename}: {reason}{where}',
+                                filename) from e
+        if img is None:
+            if self.ignore_empty:
+                return None
+            raise DataFileError(
+                f'{filename}: {problem or "not a decodable image"}{where}',
+                filename)
+        if self.check_size:
+            check_metadata_size(results, *img.shape[:2])
+        if self.to_float32:
+            img = img.astype(np.float32)
+        results['img'] = img
+        results['img_shape'] = img.shape[:2]
+        results['ori_shape'] = img.shape[:2]
+        return results
+
+    def __repr__(self):
+        return (super().__repr__()[:-1] + f', check_size={self.check_size})')
 
 
 @TRANSFORMS.register_module()
@@ -127,11 +231,7 @@ class LoadWSOLAnnotations(BaseTransform):
 
     def transform(self, results: dict) -> dict:
         height, width = results['img'].shape[:2]
-        expected = tuple(results.get('metadata_shape', (height, width)))
-        if (height, width) != expected:
-            raise ValueError(
-                f'{results["img_path"]}: decoded image is {width}x{height} '
-                f'but the metadata says {expected[1]}x{expected[0]}')
+        check_metadata_size(results, height, width)
         if 'gt_bboxes' in results:
             results['ori_gt_bboxes'] = np.asarray(results.pop('gt_bboxes'),
                                                   np.float32).reshape(-1, 4)
@@ -157,18 +257,27 @@ class LoadWSOLAnnotations(BaseTransform):
 
     def _load_mask(self, results: dict, height: int, width: int) -> None:
         if 'mask_paths' in results:
-            instances = [read_mask(p) for p in results['mask_paths']]
-            ignore = (read_mask(results['ignore_path'])
-                      if results.get('ignore_path') else None)
-            for path, m in zip(results['mask_paths'] +
-                               [results.get('ignore_path')],
-                               instances + [ignore]):
-                if m is not None and m.shape != (height, width):
-                    raise ValueError(f'mask {path} is {m.shape[1]}x'
-                                     f'{m.shape[0]}, its image '
-                                     f'{results["img_path"]} is '
-                                     f'{width}x{height}')
-            results['ori_gt_mask'] = merge_instance_masks(instances, ignore)
+            paths = list(results['mask_paths'])
+            # metadata_where['masks']: the mask file line of each instance
+            # PNG; the ignore PNG is named on the first.
+            lines = list((results.get('metadata_where') or {}).get(
+                'masks') or [])
+            wheres = [f' (listed on {lines[i]})' if i < len(lines) else ''
+                      for i in range(len(paths))]
+            if results.get('ignore_path'):
+                paths.append(results['ignore_path'])
+                wheres.append(wheres[0] if wheres else '')
+            masks = [read_mask(p, w) for p, w in zip(paths, wheres)]
+            for path, where, m in zip(paths, wheres, masks):
+                if m.shape != (height, width):
+                    raise DataFileError(
+                        f'mask {path} is {m.shape[1]}x{m.shape[0]}, its '
+                        f'image {results["img_path"]} is {width}x{height}'
+                        f'{where}', path)
+            num = len(results['mask_paths'])
+            ignore = masks[num] if len(masks) > num else None
+            results['ori_gt_mask'] = merge_instance_masks(
+                masks[:num], ignore)
         elif 'coco_segms' in results:
             results['ori_gt_mask'] = self._coco_mask(results, height, width)
 

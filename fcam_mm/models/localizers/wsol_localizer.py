@@ -8,6 +8,32 @@ from fcam_mm.registry import MODELS
 from fcam_mm.structures import WSOLDataSample
 
 
+def label_range_message(data_samples, labels: torch.Tensor, bad: torch.Tensor,
+                        num_classes: int, limit: int = 5) -> str:
+    """``ValueError`` text for labels outside ``[0, num_classes)``: each
+    offending image (``img_path``) with its label and, when the dataset
+    recorded it, its ``class_labels.txt`` line (``gt_label_where``)."""
+    # gt_label may hold one label per sample or several; map back by counts
+    owners = [i for i, s in enumerate(data_samples)
+              for _ in range(s.gt_label.numel())]
+    offending = bad.nonzero().flatten().tolist()
+    items = []
+    for k in offending[:limit]:
+        sample = data_samples[owners[k]]
+        name = sample.metainfo.get('img_path', f'sample {owners[k]} of the '
+                                   'batch')
+        where = sample.metainfo.get('gt_label_where')
+        items.append(f'{name}: label {int(labels[k])}' +
+                     (f' ({where})' if where else ''))
+    more = (f' and {len(offending) - limit} more'
+            if len(offending) > limit else '')
+    return (f'{len(offending)} label(s) outside [0, {num_classes}) '
+            f'(model.head.num_classes={num_classes}): ' + '; '.join(items) +
+            more + '. The data has more classes than the model: set '
+            'model.head.num_classes to the number of classes of the '
+            "dataset (its metainfo['classes'])")
+
+
 @MODELS.register_module()
 class WSOLLocalizer(BaseModel):
     """A classifier trained with image labels whose CAM localizes the object.
@@ -62,13 +88,30 @@ class WSOLLocalizer(BaseModel):
         raise RuntimeError(f'Invalid mode "{mode}"; choose "loss", '
                            '"predict" or "tensor"')
 
-    @staticmethod
-    def _stack_labels(data_samples, device) -> torch.Tensor:
-        return torch.cat([s.gt_label for s in data_samples]).to(device)
+    def _stack_labels(self, data_samples, device) -> torch.Tensor:
+        """The samples' labels, (B,) on ``device``; a label outside
+        ``[0, head.num_classes)`` is a ``ValueError`` naming the images.
+
+        The dataset checks labels against its own classes when it is built;
+        a model with fewer classes than the data would otherwise fail in
+        the loss or the CAM's indexing, with an index error on the CPU and
+        a device-side assert on CUDA that names no image. One reduction and
+        a host read per batch, before the forward pass is queued.
+        """
+        labels = torch.cat([s.gt_label for s in data_samples]).to(device)
+        num_classes = getattr(getattr(self, 'head', None), 'num_classes',
+                              None)
+        if num_classes is not None and labels.numel():
+            bad = (labels < 0) | (labels >= num_classes)
+            if bool(bad.any()):
+                raise ValueError(
+                    label_range_message(data_samples, labels, bad,
+                                        num_classes))
+        return labels
 
     def loss(self, inputs, data_samples) -> dict:
-        feats = self.extract_feat(inputs)
         labels = self._stack_labels(data_samples, inputs.device)
+        feats = self.extract_feat(inputs)
         return self.head.loss(feats, labels)
 
     def predict(self, inputs, data_samples=None) -> List[WSOLDataSample]:
