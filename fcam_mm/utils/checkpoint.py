@@ -39,6 +39,10 @@ class UnsafeCheckpointError(pickle.UnpicklingError):
     """A checkpoint needs a Python object outside the allow-list."""
 
 
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint that cannot be read back (truncated, corrupt)."""
+
+
 def history_buffer_method(owner, name: str):
     """A ``getattr`` that only returns :class:`HistoryBuffer` methods.
 
@@ -90,9 +94,15 @@ def safe_torch_load(f: Union[str, IO], map_location=None):
     except pickle.UnpicklingError as e:
         detail = str(e).split('\n\n')[0].strip()
         for line in str(e).splitlines():
-            if 'Unsupported global' in line or 'GLOBAL' in line:
+            if 'Unsupported' in line or 'GLOBAL' in line:
                 detail = line.strip()
                 break
+        if 'Unsupported operand' in detail or 'truncated' in detail:
+            # bytes that are no pickle, or a pickle cut short: damage,
+            # not an unsafe object (anything else stays refused as unsafe)
+            raise CorruptCheckpointError(
+                f'checkpoint {name} is truncated or corrupt (not a torch '
+                f'checkpoint: {detail})') from e
         raise UnsafeCheckpointError(
             f'Refusing to load checkpoint {name}: it contains a pickled '
             f'object outside the allow-list of plain tensors and mmengine '

@@ -16,17 +16,14 @@ import tempfile
 import warnings
 from typing import List, Optional
 
-from .checkpoint import UnsafeCheckpointError, safe_torch_load
+from .checkpoint import (CorruptCheckpointError, UnsafeCheckpointError,
+                         safe_torch_load)
 
 CHECKPOINT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
 
 
 class WorkDirError(OSError):
     """The work dir cannot hold the run's logs and checkpoints."""
-
-
-class CorruptCheckpointError(RuntimeError):
-    """A checkpoint that cannot be read back (truncated, corrupt)."""
 
 
 def check_work_dir_writable(work_dir: str) -> None:
@@ -53,7 +50,7 @@ def load_complete_checkpoint(path: str) -> dict:
     :class:`~fcam_mm.utils.UnsafeCheckpointError`)."""
     try:
         checkpoint = safe_torch_load(path, map_location='cpu')
-    except UnsafeCheckpointError:
+    except (UnsafeCheckpointError, CorruptCheckpointError):
         raise
     except Exception as e:  # zip, pickle, EOF and size errors alike
         raise CorruptCheckpointError(
