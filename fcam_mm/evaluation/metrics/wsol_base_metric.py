@@ -31,8 +31,13 @@ class WSOLBaseMetric(BaseMetric):
     does not depend on how the split was divided: one process and N ranks
     give identical numbers.
 
-    A split evaluated with a sampler that does not follow that layout is
-    caught: the number of counted samples must equal ``size``.
+    When the ranks saw exactly ``size`` samples together there is no
+    padding and every sample counts, however the split was divided
+    (contiguous or unequal shards, a rank with none, ``round_up=False``).
+    Padding in another layout is caught when it makes the number of counted
+    samples differ from ``size``; a duplicate that is not the last sample of
+    its rank and leaves the count at ``size`` is not (as with mmengine's
+    ``collect_results``, which assumes the same layout).
 
     Args:
         collect_curves (bool): keep the curves of the last evaluation in
@@ -98,13 +103,18 @@ class WSOLBaseMetric(BaseMetric):
         states = all_gather_object(state) if world_size > 1 else [state]
         total = self._zero_sums()
         counted = 0
+        # no padding when the ranks saw exactly ``size`` samples together:
+        # then any division of the split counts (contiguous, unequal, a
+        # rank with none, round_up=False); else the sampler's layout says
+        # which last samples are the padding
+        padded = sum(seen for _, _, seen in states) > size
         for r, (sums, pending, seen) in enumerate(states):
             if seen == 0:
                 continue
             for key, value in sums.items():
                 total[key] += value
             counted += seen - 1
-            if r + (seen - 1) * world_size < size:
+            if not padded or r + (seen - 1) * world_size < size:
                 self._add_stats(total, pending)
                 counted += 1
         self._reset_state()
