@@ -28,7 +28,7 @@ from fcam_mm.engine.hooks import BadSampleReportHook
 from fcam_mm.engine.hooks.bad_sample_report_hook import skipped_in_batch
 from fcam_mm.registry import DATASETS, MODELS
 from ..test_tools.tool_helpers import (REPO, load_tool, make_small_synthetic,
-                                       options)
+                                       options, runner_log)
 from .wsol_tree import write_lines
 
 TRAIN_PIPELINE = [  # what the configs train on: no LoadWSOLAnnotations
@@ -458,7 +458,7 @@ def test_train_tool_skips_with_the_option_and_logs_the_count(
             root, 1, 'train_dataloader.dataset.skip_bad_samples=True',
             'train_dataloader.num_workers=2'))
     assert runner.epoch == 1
-    log = open(sorted(glob.glob(osp.join(work_dir, '*', '*.log')))[-1]).read()
+    log = runner_log(runner)
     # the warning of the worker process that met the file ...
     assert re.search(r'skip_bad_samples: skipped training sample \d+: ' +
                      re.escape(path) + r': truncated JPEG.*' +

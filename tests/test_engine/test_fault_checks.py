@@ -10,7 +10,8 @@ import re
 import pytest
 
 from tests.test_tools.test_fcam_two_stage import CONFIG, two_stage_options
-from tests.test_tools.tool_helpers import load_tool, make_small_synthetic
+from tests.test_tools.tool_helpers import (load_tool, make_small_synthetic,
+                                          runner_log)
 
 
 @pytest.fixture(scope='module')
@@ -86,11 +87,11 @@ def test_leftover_temporary_files_are_removed(data_root, tmp_path):
     work_dir.mkdir()
     leftover = work_dir / '.epoch_1.pth.tmp-k1ll3d'
     leftover.write_bytes(b'half')
-    load_tool('train.py').main([CONFIG, '--work-dir', str(work_dir)] +
-                               two_stage_options(data_root, 1, 1))
+    runner = load_tool('train.py').main(
+        [CONFIG, '--work-dir', str(work_dir)] +
+        two_stage_options(data_root, 1, 1))
     assert not leftover.exists()
-    logs = sorted(glob.glob(str(work_dir / '*' / '*.log')))
-    assert f'removing {leftover}' in open(logs[-1]).read()
+    assert f'removing {leftover}' in runner_log(runner)
 
 
 @pytest.mark.parametrize('keep', [0, 1])

@@ -6,7 +6,7 @@ import os.path as osp
 
 import torch
 
-from .tool_helpers import REPO, load_tool, options
+from .tool_helpers import REPO, load_tool, options, runner_log
 
 CONFIG = osp.join(REPO, 'configs', 'fcam', 'tinyresnet_synthetic.py')
 STAGE2 = osp.join(REPO, 'configs', 'fcam', 'tinyresnet_synthetic_stage2.py')
@@ -108,7 +108,7 @@ def test_amp_trains_both_stages_in_bfloat16_on_cpu(data_root, tmp_path):
     assert runner.optim_wrapper.cast_dtype == torch.bfloat16
     model = runner.model
     assert model.stage == 2
-    log = open(sorted(glob.glob(osp.join(work_dir, '*', '*.log')))[-1]).read()
+    log = runner_log(runner)
     stage2 = log.split('FCAMStageHook: stage 2 (decoder)')[1]
     values = [float(v) for v in
               re.findall(r'loss_(?:crf|seed|size): (\S+)', stage2)]

@@ -25,7 +25,7 @@ import pytest
 import torch
 
 from .test_fcam_two_stage import CONFIG, two_stage_options
-from .tool_helpers import REPO, load_tool
+from .tool_helpers import REPO, load_tool, runner_log
 
 DETERMINISTIC = ('randomness.deterministic=True', 'randomness.seed=0')
 pytestmark = pytest.mark.skipif(sys.platform != 'linux',
@@ -226,8 +226,7 @@ def test_truncated_latest_checkpoint_falls_back(data_root, tmp_path):
     # resumed after epoch 2 (the previous complete one), trained epoch 3
     assert runner.epoch == 3
     weights(latest)  # rewritten whole
-    logs = sorted(glob.glob(osp.join(work_dir, '*', '*.log')))
-    assert 'resumed epoch: 2' in open(logs[-1]).read()
+    assert 'resumed epoch: 2' in runner_log(runner)
 
 
 def test_explicit_corrupt_checkpoint_is_an_error(data_root, tmp_path):

@@ -28,3 +28,15 @@ def options(data_root, epochs=2, *extra):
             f'{split}_dataloader.persistent_workers=False',
         ]
     return ['--cfg-options'] + opts + list(extra)
+
+
+def runner_log(runner):
+    """The text of the log file ``runner``'s logger writes. Not
+    ``work_dir/*/*.log``: two runners built within the same second share
+    mmengine's timestamped logger instance, whose file is in the first
+    runner's work dir."""
+    files = [h.baseFilename for h in runner.logger.handlers
+             if hasattr(h, 'baseFilename')]
+    assert files, 'the runner logs to no file'
+    with open(files[0]) as f:
+        return f.read()
