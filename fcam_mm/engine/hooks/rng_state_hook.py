@@ -5,6 +5,7 @@ from typing import Optional
 import numpy as np
 import torch
 from mmengine.hooks import Hook
+from mmengine.runner import EpochBasedTrainLoop
 
 from fcam_mm.registry import HOOKS
 
@@ -51,7 +52,8 @@ class RNGStateHook(Hook):
 
     - at the end of each training epoch captures the generators' states
       (per rank) and writes them into every checkpoint saved until the next
-      epoch ends (``checkpoint['rng_states']``);
+      epoch ends (``checkpoint['rng_states']``); an iteration-based loop's
+      checkpoints get the states of the moment they are saved;
     - runs validation inside a saved/restored state, so that validating
       (how often, what it draws) does not move the training streams; the
       next epoch starts from exactly the states the checkpoint holds;
@@ -85,8 +87,15 @@ class RNGStateHook(Hook):
             self._before_val = None
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        if self._epoch_end_states is not None:
-            checkpoint['rng_states'] = self._epoch_end_states
+        if isinstance(getattr(runner, 'train_loop', None),
+                      EpochBasedTrainLoop):
+            states = self._epoch_end_states
+        else:
+            # iteration-based: saved in after_train_iter, and the next
+            # iteration draws from here (validation, after it, is isolated)
+            states = capture_rng_states()
+        if states is not None:
+            checkpoint['rng_states'] = states
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         # load_from without resume starts a new run: its own streams
