@@ -12,7 +12,8 @@ from mmengine.dataset import pseudo_collate
 from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 
 from fcam_mm.datasets.image_inputs import (  # noqa: F401 (re-exported)
-    ImageLoadError, ImageType, LocalizerPipeline)
+    DEFAULT_MAX_PIXELS, ImageLoadError, ImageTooLargeError, ImageType,
+    LocalizerPipeline)
 from fcam_mm.evaluation.functional.wsol_protocol import (
     largest_box_at_threshold, prepare_scoremap)
 from fcam_mm.registry import MODELS
@@ -203,7 +204,9 @@ def inference_localizer(model,
                         images: Union[ImageType, Sequence[ImageType]],
                         topk: int = 5,
                         threshold: float = 0.5,
-                        batch_size: int = 8) -> Union[dict, List[dict]]:
+                        batch_size: int = 8,
+                        max_pixels: Optional[int] = DEFAULT_MAX_PIXELS
+                        ) -> Union[dict, List[dict]]:
     """Classify and localize ``images`` (paths or BGR uint8 arrays; one or a
     list), ``batch_size`` images per forward.
 
@@ -221,13 +224,16 @@ def inference_localizer(model,
     Images of any size go through the config's test pipeline (which
     resizes them to the network's input) and the maps come back at the
     image's own size, so even an image smaller than the network's input
-    works. An unreadable file raises :class:`ImageLoadError` naming it.
+    works. An unreadable file raises :class:`ImageLoadError` naming it; a
+    file whose header declares more than ``max_pixels`` pixels (default
+    PIL's limit, 89,478,485; ``None`` or 0: no cap) raises
+    :class:`ImageTooLargeError` before it is decoded.
     """
     single = isinstance(images, (str, np.ndarray))
     images = [images] if single else list(images)
     if batch_size < 1:
         raise ValueError(f'batch_size must be >= 1, got {batch_size}')
-    pipeline = LocalizerPipeline(model.cfg)
+    pipeline = LocalizerPipeline(model.cfg, max_pixels)
     classes = model.dataset_meta.get('classes')
     results = []
     for start in range(0, len(images), batch_size):

@@ -148,6 +148,21 @@ def test_unreadable_files_are_named(checkpoint, tmp_path):
         inference_localizer(model, str(tmp_path / 'nothing.png'))
 
 
+def test_pixel_cap_applies_to_files(checkpoint, tmp_path):
+    """The 90x120 image (10,800 pixels) is refused from its header under a
+    cap of 10,799 pixels, read under 10,800 and with no cap."""
+    from fcam_mm.apis.inference import ImageTooLargeError
+    model = init_localizer(CONFIG, checkpoint[0],
+                           cfg_options={'model.head.num_classes': 3})
+    path, _ = image_file(tmp_path)
+    with pytest.raises(ImageTooLargeError, match=r'img\.png'):
+        inference_localizer(model, path, max_pixels=10_799)
+    capped = inference_localizer(model, path, max_pixels=10_800)
+    free = inference_localizer(model, path, max_pixels=None)
+    assert capped['mask'].shape == free['mask'].shape == (90, 120)
+    assert np.array_equal(capped['score_map'], free['score_map'])
+
+
 def test_mismatched_checkpoint_names_the_keys(checkpoint, tmp_path):
     path, _ = checkpoint
     # Wrong number of classes: the head's shapes differ.
