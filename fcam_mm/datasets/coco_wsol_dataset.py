@@ -10,10 +10,11 @@ from mmengine.logging import print_log
 
 from fcam_mm.registry import DATASETS
 from .metadata import MetadataError
+from .worker_seeding import EpochSeededWorkers
 
 
 @DATASETS.register_module()
-class CocoWSOLDataset(BaseDataset):
+class CocoWSOLDataset(EpochSeededWorkers, BaseDataset):
     """Single-label WSOL from a COCO instance JSON.
 
     Each image gets ONE image-level label: the category covering the largest
@@ -54,7 +55,12 @@ class CocoWSOLDataset(BaseDataset):
         self.label_policy = label_policy
         self.skip_unannotated = skip_unannotated
         self.with_mask = with_mask
+        self._init_worker_seeding()
         super().__init__(ann_file=ann_file, data_prefix=data_prefix, **kwargs)
+
+    def __getitem__(self, idx: int) -> dict:
+        self.reseed_worker_for_epoch()
+        return super().__getitem__(idx)
 
     def load_data_list(self) -> List[dict]:
         from pycocotools.coco import COCO

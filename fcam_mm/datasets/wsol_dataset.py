@@ -11,10 +11,11 @@ from .bad_samples import DataFileError, attach_skipped, log_skipped
 from .metadata import (MetadataError, read_boxes, read_class_labels,
                        read_image_ids, read_image_sizes, read_masks,
                        require_same_images)
+from .worker_seeding import EpochSeededWorkers
 
 
 @DATASETS.register_module()
-class WSOLDataset(BaseDataset):
+class WSOLDataset(EpochSeededWorkers, BaseDataset):
     """A split of a WSOL dataset described by wsolevaluation metadata.
 
     Layout (paths relative to ``data_root``)::
@@ -87,6 +88,7 @@ class WSOLDataset(BaseDataset):
         self._metadata_files = (None, None, None, None)
         data_prefix = dict(dict(img_path='', mask_path=''), **data_prefix)
         self._classes_arg = classes
+        self._init_worker_seeding()
         super().__init__(ann_file=ann_file, data_prefix=data_prefix, **kwargs)
 
     # -- metadata -----------------------------------------------------------
@@ -190,6 +192,7 @@ class WSOLDataset(BaseDataset):
         return data
 
     def __getitem__(self, idx: int) -> dict:
+        self.reseed_worker_for_epoch()
         if not self.skip_bad_samples or self.test_mode:
             return super().__getitem__(idx)
         if not self._fully_initialized:

@@ -1,8 +1,8 @@
 """Faults injected into real training runs (tools/train.py, both F-CAM
 stages, CPU, ``randomness.deterministic=True``):
 
-- SIGKILL mid-epoch in stage 1, in stage 2, and to one rank of a 2-process
-  gloo run: ``--resume`` finishes, and the final checkpoint's weights (and
+- SIGKILL mid-epoch in stage 1 (also with 2 persistent dataloader
+  workers), in stage 2, and to one rank of a 2-process gloo run: ``--resume`` finishes, and the final checkpoint's weights (and
   the selected best checkpoints) equal those of an uninterrupted run with
   the same seed, bit for bit;
 - an exception inside the checkpoint writer: no half-written file, the
@@ -39,9 +39,9 @@ def env():
     return e
 
 
-def train_cmd(data_root, work_dir, *flags, ranks=1, port=None):
+def train_cmd(data_root, work_dir, *flags, ranks=1, port=None, extra=()):
     args = [CONFIG, '--work-dir', work_dir, *flags] + two_stage_options(
-        data_root, 2, 2, *DETERMINISTIC)
+        data_root, 2, 2, *DETERMINISTIC, *extra)
     script = osp.join(REPO, 'tools', 'train.py')
     if ranks == 1:
         return [sys.executable, script] + args
@@ -140,6 +140,23 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(
         # resumed inside stage 2: the classifier stays frozen
         assert 'stage 2 starts from the classifier' not in output
     assert_same_run(reference_run, work_dir)
+
+
+@pytest.mark.slow
+def test_sigkill_with_persistent_workers_then_resume_is_bit_identical(
+        data_root, tmp_path):
+    """As the configs load data: 2 persistent workers, whose generator
+    states no checkpoint holds; they are reseeded from the epoch
+    (fcam_mm.datasets.worker_seeding), so the resumed run is identical."""
+    workers = ('train_dataloader.num_workers=2',
+               'train_dataloader.persistent_workers=True')
+    reference = str(tmp_path / 'reference_workers')
+    run_to_end(train_cmd(data_root, reference, extra=workers))
+    work_dir = str(tmp_path / 'killed_workers')
+    run_and_kill(train_cmd(data_root, work_dir, extra=workers),
+                 r'Epoch\(train\)\s+\[2\]\[\s*1/')
+    run_to_end(train_cmd(data_root, work_dir, '--resume', extra=workers))
+    assert_same_run(reference, work_dir)
 
 
 @pytest.mark.slow

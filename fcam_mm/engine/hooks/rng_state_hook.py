@@ -6,7 +6,9 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
+from torch.utils.data import DataLoader
 
+from fcam_mm.datasets.worker_seeding import datasets_of
 from fcam_mm.registry import HOOKS
 
 
@@ -60,12 +62,16 @@ class RNGStateHook(Hook):
     - on resume, restores those states just before training continues
       (after mmengine's own re-seeding).
 
-    With ``randomness.deterministic=True``, ``num_workers=0`` or
-    non-persistent workers (mmengine seeds workers from the seed, rank and
-    worker id each epoch), a resumed run is then bit-identical to the
-    uninterrupted one on the CPU (``tests/test_engine/test_kill_resume.py``).
-    Persistent workers keep generator states inside their processes, which
-    no checkpoint holds: their augmentations differ after a resume.
+    - before each training epoch tells the training dataset's workers the
+      seed, epoch and rank, from which they reseed
+      (:mod:`fcam_mm.datasets.worker_seeding`): a worker's augmentations
+      depend on the epoch, not on the worker's history, which no
+      checkpoint holds (persistent workers).
+
+    With ``randomness.deterministic=True`` a resumed run is then
+    bit-identical to the uninterrupted one on the CPU, with
+    ``num_workers=0`` and with persistent workers
+    (``tests/test_tools/test_kill_resume.py``).
     """
 
     priority = 'VERY_HIGH'  # capture before CheckpointHook saves
@@ -74,6 +80,25 @@ class RNGStateHook(Hook):
         self._epoch_end_states: Optional[dict] = None
         self._before_val: Optional[dict] = None
         self._resumed: Optional[dict] = None
+
+    def before_train_epoch(self, runner) -> None:
+        # dataloader workers: reseeded from (seed, epoch, rank, worker id)
+        # at their first sample of this epoch (fcam_mm.datasets.
+        # worker_seeding), so persistent workers resume exactly too
+        loop = getattr(runner, 'train_loop', None)
+        dataloader = getattr(loop, 'dataloader', None)
+        dataset = getattr(dataloader, 'dataset', None)
+        for part in datasets_of(dataset) if dataset is not None else ():
+            if hasattr(part, 'set_worker_epoch'):
+                part.set_worker_epoch(runner.seed, runner.epoch, runner.rank)
+        if isinstance(dataloader, DataLoader):
+            # Its iterator draws a base seed when it is created — each
+            # epoch, or (persistent workers) only the first: from the
+            # global generator that would shift the training stream of a
+            # resumed run by one draw. A generator of its own instead.
+            entropy = [runner.seed & 0xFFFFFFFF, runner.epoch, runner.rank]
+            dataloader.generator = torch.Generator().manual_seed(int(
+                np.random.SeedSequence(entropy).generate_state(1)[0]))
 
     def after_train_epoch(self, runner) -> None:
         self._epoch_end_states = capture_rng_states()
