@@ -51,6 +51,21 @@ METRICS = ('box', 'pixel', CONTROL)
 RESULT_TAG = 'RESULT '
 
 
+def metrics_tool():
+    """``benchmark_metrics.py``, whose map and box generators these runs
+    share (loaded once, on first use)."""
+    global _METRICS_TOOL
+    if _METRICS_TOOL is None:
+        from fcam_mm.utils import load_script
+        _METRICS_TOOL = load_script(
+            osp.join(osp.dirname(osp.abspath(__file__)),
+                     'benchmark_metrics.py'))
+    return _METRICS_TOOL
+
+
+_METRICS_TOOL = None
+
+
 # --------------------------------------------------------------------------
 # memory probes
 # --------------------------------------------------------------------------
@@ -79,32 +94,13 @@ def random_map(rng, kind, size=EVAL_SIZE):
     ``benchmark_metrics.py`` (``cam7``, ``cam28``, ``blobs``) or i.i.d.
     uniform noise (``noise``, the worst case for the box metric: thousands
     of components per level)."""
-    import cv2
     if kind == 'noise':
         return rng.random((size, size), dtype=np.float32)
-    if kind in ('cam7', 'cam28'):
-        r = 7 if kind == 'cam7' else 28
-        low = rng.random((r, r))**2  # ReLU-like: mass near zero
-    else:  # a few Gaussian bumps on a 28x28 grid plus weak noise
-        r = 28
-        yy, xx = np.mgrid[0:r, 0:r] / r
-        low = 0.05 * rng.random((r, r))
-        for _ in range(int(rng.integers(1, 4))):
-            cy, cx = rng.random(2)
-            sy, sx = rng.uniform(0.05, 0.3, 2)
-            low += rng.uniform(0.5, 1) * np.exp(-((yy - cy)**2 / (2 * sy**2) +
-                                                  (xx - cx)**2 / (2 * sx**2)))
-    cam = cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
-    return cam.astype(np.float32)
+    return metrics_tool().random_map(rng, kind, size)
 
 
 def random_boxes(rng, size=EVAL_SIZE):
-    boxes = []
-    for _ in range(int(rng.integers(1, 4))):
-        x0, x1 = np.sort(rng.integers(0, size, 2))
-        y0, y1 = np.sort(rng.integers(0, size, 2))
-        boxes.append([x0, y0, x1, y1])
-    return np.asarray(boxes, np.float32)
+    return metrics_tool().random_boxes(rng, size)
 
 
 def random_mask(rng, cam):
