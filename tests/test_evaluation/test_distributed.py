@@ -85,26 +85,9 @@ def test_simulated_ranks_equal_one_process(monkeypatch, world, size):
     padded = list(range(size)) * (world + 1)
     total = -(-size // world) * world
     shards = [padded[:total][r::world] for r in range(world)]
-    ranks = [make_metrics() for _ in range(world)]
-    for metrics, shard in zip(ranks, shards):
-        for i in range(0, len(shard), 3):
-            chunk = [make_sample(j) for j in shard[i:i + 3]]
-            for m in metrics:
-                m.process(None, chunk)
     expected = single_process(size)
-    for r in range(world):
-        out = {}
-        for k in range(3):
-            states = [(rk[k]._sums, rk[k]._pending, rk[k]._num_seen)
-                      for rk in ranks]
-            monkeypatch.setattr(wsol_base_metric, 'get_dist_info',
-                                lambda r=r: (r, world))
-            monkeypatch.setattr(wsol_base_metric, 'all_gather_object',
-                                lambda state, states=states: states)
-            out.update(ranks[r][k].evaluate(size))
-            # evaluate() resets the state: restore it for the next rank
-            for rk, s in zip(ranks, states):
-                rk[k]._sums, rk[k]._pending, rk[k]._num_seen = s
+    outputs = _evaluate_simulated(monkeypatch, shards, [3] * world, size)
+    for out in outputs:
         assert out == expected
 
 
