@@ -3,8 +3,6 @@
 (fcam_mm.visualization.dataset_browser), and the tool itself."""
 import os
 import os.path as osp
-import subprocess
-import sys
 
 import cv2
 import numpy as np
@@ -22,7 +20,7 @@ from fcam_mm.visualization.dataset_browser import (CAPTION_HEIGHT,
                                                    pipeline_view)
 from tests.test_datasets.wsol_tree import (IMAGES, make_box_and_mask_tree,
                                            write_image, write_lines)
-from .tool_helpers import REPO, load_tool
+from .tool_helpers import REPO, load_tool, run_tool
 
 TEST_PIPELINE = [
     dict(type='LoadImageFromFile'),
@@ -294,12 +292,10 @@ def test_cli_on_a_synthetic_config(data_root, tmp_path):
     out = str(tmp_path / 'browse.png')
     options = [f'{s}_dataloader.dataset.data_root={data_root}'
                for s in ('train', 'val', 'test')]
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    result = subprocess.run(
-        [sys.executable, 'tools/misc/browse_dataset.py',
-         'configs/wsol/cam_tinyresnet_synthetic.py', '--num-samples', '3',
-         '--output', out, '--cfg-options'] + options,
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    result = run_tool('misc/browse_dataset.py',
+                      'configs/wsol/cam_tinyresnet_synthetic.py',
+                      '--num-samples', 3, '--output', out, '--cfg-options',
+                      *options, cwd=REPO)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     # make_small_synthetic: 3 classes, 6 train / 3 val / 3 test per class

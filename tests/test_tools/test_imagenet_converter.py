@@ -4,14 +4,12 @@ lines, the 1-based VOC to 0-based box conversion, the ImageNetV2 val copy,
 the command line, and errors that name file and line."""
 import os
 import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from .tool_helpers import REPO, load_tool
+from .tool_helpers import load_tool, run_tool
 
 TRAIN = {  # path under train/: (width, height)
     'n01440764/n01440764_1.JPEG': (40, 30),
@@ -182,10 +180,7 @@ def test_imagenetv2_val_copied(tmp_path):
 def test_command_line(tmp_path):
     """XMLs next to the images (the default --val-xml)."""
     root = write_tree(tmp_path / 'ILSVRC')
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, 'tools', 'dataset_converters',
-                                      'imagenet.py'), str(root)],
-        capture_output=True, text=True, timeout=300)
+    result = run_tool('dataset_converters/imagenet.py', root)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == 'train: 4 images, val: none, test: 3 ' \
         'images'

@@ -3,14 +3,12 @@ written here: completion of a missing image_sizes.txt, --fix-sizes, every
 problem of a bad tree reported at once with its file and line, the command
 line's exit status, and datasets built from the checked metadata."""
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from .tool_helpers import REPO, load_tool
+from .tool_helpers import load_tool, run_tool
 
 # image: (stored width, height, EXIF orientation, label)
 IMAGES = {
@@ -208,10 +206,7 @@ def test_every_problem_reported_with_file_and_line(tmp_path):
 
 def test_command_line_exit_status(tmp_path):
     root = bad_tree(tmp_path / 'OpenImages')
-    result = subprocess.run(
-        [sys.executable, os.path.join(REPO, 'tools', 'dataset_converters',
-                                      'openimages.py'), str(root)],
-        capture_output=True, text=True, timeout=300)
+    result = run_tool('dataset_converters/openimages.py', root)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert lines[0] == '8 problem(s), nothing written:'

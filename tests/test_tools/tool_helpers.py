@@ -40,3 +40,15 @@ def runner_log(runner):
     assert files, 'the runner logs to no file'
     with open(files[0]) as f:
         return f.read()
+
+
+def run_tool(name, *args, cwd=None):
+    """``python tools/<name> ARGS`` in a child process, as a user runs it
+    (one thread; output captured as text)."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, OMP_NUM_THREADS='1')
+    return subprocess.run(
+        [sys.executable, osp.join(REPO, 'tools', name), *map(str, args)],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
