@@ -30,6 +30,14 @@ from torch.utils.data import get_worker_info
 UNSET = -1
 
 
+def derived_seed(seed: int, *keys: int) -> int:
+    """A 32-bit seed from ``seed`` and non-negative ``keys`` (epoch, rank,
+    worker id…) through NumPy's ``SeedSequence``, whose outputs for
+    different keys are independent."""
+    entropy = [int(seed) & 0xFFFFFFFF, *(int(k) for k in keys)]
+    return int(np.random.SeedSequence(entropy).generate_state(1)[0])
+
+
 class EpochSeededWorkers:
     """Mixin for a dataset (before :class:`mmengine.dataset.BaseDataset`
     in the bases): call :meth:`_init_worker_seeding` in ``__init__`` and
@@ -56,8 +64,7 @@ class EpochSeededWorkers:
         if epoch == UNSET or epoch == self._seeded_epoch:
             return
         self._seeded_epoch = epoch
-        entropy = [seed & 0xFFFFFFFF, epoch, rank, info.id]
-        worker_seed = int(np.random.SeedSequence(entropy).generate_state(1)[0])
+        worker_seed = derived_seed(seed, epoch, rank, info.id)
         random.seed(worker_seed)
         np.random.seed(worker_seed)
         torch.manual_seed(worker_seed)

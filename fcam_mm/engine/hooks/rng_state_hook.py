@@ -8,7 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
-from fcam_mm.datasets.worker_seeding import datasets_of
+from fcam_mm.datasets.worker_seeding import datasets_of, derived_seed
 from fcam_mm.registry import HOOKS
 
 
@@ -96,9 +96,8 @@ class RNGStateHook(Hook):
             # epoch, or (persistent workers) only the first: from the
             # global generator that would shift the training stream of a
             # resumed run by one draw. A generator of its own instead.
-            entropy = [runner.seed & 0xFFFFFFFF, runner.epoch, runner.rank]
-            dataloader.generator = torch.Generator().manual_seed(int(
-                np.random.SeedSequence(entropy).generate_state(1)[0]))
+            dataloader.generator = torch.Generator().manual_seed(
+                derived_seed(runner.seed, runner.epoch, runner.rank))
 
     def after_train_epoch(self, runner) -> None:
         self._epoch_end_states = capture_rng_states()
